@@ -1,1 +1,3 @@
+export * from "./builder.js";
+export * from "./encap.js";
 export * from "./packet.js";

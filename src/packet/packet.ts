@@ -148,8 +148,9 @@ export class PacketPool {
   alloc(headroom = DEFAULT_HEADROOM, size = 0): Packet {
     this.outstanding++;
     if (headroom + size > this.bufferSize) {
-      const p = new Packet(Buffer.allocUnsafe(headroom + size)).reset(headroom);
-      return p;
+      const p = new Packet(Buffer.allocUnsafe(headroom + size));
+      p.pool = this;
+      return p.reset(headroom);
     }
     const p = this.free.pop() ?? new Packet(Buffer.allocUnsafe(this.bufferSize));
     p.pool = this;

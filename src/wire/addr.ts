@@ -10,9 +10,9 @@ export type MacAddr = number & { readonly [macBrand]: true };
 
 export type AddrResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-export const ipv4 = (n: number): Ipv4Addr => (n >>> 0) as Ipv4Addr;
-export const IPV4_ANY = ipv4(0);
-export const IPV4_BROADCAST = ipv4(0xffffffff);
+export const asIpv4 = (n: number): Ipv4Addr => (n >>> 0) as Ipv4Addr;
+export const IPV4_ANY = asIpv4(0);
+export const IPV4_BROADCAST = asIpv4(0xffffffff);
 
 /** Reads a big-endian IPv4 address at an offset. */
 export const readIpv4 = (b: Uint8Array, o: number): Ipv4Addr =>
@@ -38,7 +38,7 @@ export function parseIpv4(s: string): AddrResult<Ipv4Addr> {
       return { ok: false, error: `"${s}" is not an IPv4 address (octet "${p}" is not a number 0-255)` };
     n = n * 256 + Number(p);
   }
-  return { ok: true, value: ipv4(n) };
+  return { ok: true, value: asIpv4(n) };
 }
 
 /** For tests and constants: parses or throws. */
@@ -75,7 +75,7 @@ export function parseCidr(s: string, strict = true): AddrResult<Ipv4Cidr> {
   const len = Number(lenText);
   if (!/^[0-9]{1,2}$/.test(lenText) || len > 32)
     return { ok: false, error: `"${s}" has prefix length "${lenText}" (expected 0-32)` };
-  const net = ipv4(a.value & prefixMask(len));
+  const net = asIpv4(a.value & prefixMask(len));
   if (strict && net !== a.value)
     return { ok: false, error: `"${s}" has host bits set (did you mean ${formatIpv4(net)}/${len}?)` };
   return { ok: true, value: { addr: net, len } };
@@ -87,9 +87,9 @@ export function mustParseCidr(s: string, strict = true): Ipv4Cidr {
   return r.value;
 }
 
-export const mac = (n: number): MacAddr => n as MacAddr;
-export const MAC_BROADCAST = mac(0xffffffffffff);
-export const MAC_ZERO = mac(0);
+export const asMac = (n: number): MacAddr => n as MacAddr;
+export const MAC_BROADCAST = asMac(0xffffffffffff);
+export const MAC_ZERO = asMac(0);
 
 /** Reads a 6-byte MAC at an offset as a 48-bit number. */
 export const readMac = (b: Uint8Array, o: number): MacAddr =>
@@ -122,7 +122,7 @@ export function formatMac(m: number): string {
 export function parseMac(s: string): AddrResult<MacAddr> {
   if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s))
     return { ok: false, error: `"${s}" is not a MAC address (expected six hex octets, e.g. 02:42:ac:11:00:02)` };
-  return { ok: true, value: mac(Number.parseInt(s.replaceAll(":", ""), 16)) };
+  return { ok: true, value: asMac(Number.parseInt(s.replaceAll(":", ""), 16)) };
 }
 
 export function mustParseMac(s: string): MacAddr {

@@ -1,0 +1,254 @@
+// The VXLAN hot path: encapsulation writes a precomputed 50-byte outer header into headroom and
+// patches the few fields that vary; decapsulation validates and moves the head. Mirrors
+// drivers/net/vxlan/vxlan_core.c (vxlan_xmit_one, vxlan_rcv) with an IPv4 underlay.
+
+import { ethernet, type Ipv4Addr, ipv4, type MacAddr, onesSum, udp, vxlan } from "../wire/index.js";
+import type { Packet } from "./packet.js";
+
+/** Outer header offsets relative to the new head (Ethernet 0, IPv4 14, UDP 34, VXLAN 42). */
+const O_ETHERTYPE = 12;
+const O_IP = 14;
+const O_IP_TOS = O_IP + 1;
+const O_IP_TOTLEN = O_IP + 2;
+const O_IP_ID = O_IP + 4;
+const O_IP_FRAG = O_IP + 6;
+const O_IP_PROTO = O_IP + 9;
+const O_IP_CSUM = O_IP + 10;
+const O_UDP = 34;
+const O_UDP_SPORT = O_UDP;
+const O_UDP_LEN = O_UDP + 4;
+const O_VXLAN = 42;
+const ENCAP = vxlan.VXLAN_ENCAP_LEN;
+/** Outer IPv4 total length = inner frame + 36 (IPv4 20, UDP 8, VXLAN 8). */
+const IP_OVER_INNER = ENCAP - ethernet.ETHERNET_HEADER_LEN;
+/** Outer UDP length = inner frame + 16 (UDP 8, VXLAN 8). */
+const UDP_OVER_INNER = ENCAP - O_UDP;
+
+/** Linux's default source port range: net.ipv4.ip_local_port_range "32768 60999". */
+export const VXLAN_SRC_PORT_MIN = 32768;
+export const VXLAN_SRC_PORT_MAX = 60999;
+
+export interface VxlanTemplateSpec {
+  /** Outer Ethernet: the VTEP's underlay device address and the next hop's (the remote VTEP's). */
+  srcMac: MacAddr | number;
+  dstMac: MacAddr | number;
+  /** Local and remote VTEP addresses. */
+  local: number;
+  remote: number;
+  vni: number;
+  /** Outer UDP destination port; default VXLAN_PORT_LINUX (8472, as flannel). */
+  port?: number;
+  /** Outer TTL; default 64 (Linux's ttl 0 means ip4_dst_hoplimit, 64). */
+  ttl?: number;
+  /** Outer TOS without ECN (ECN is copied from the inner IPv4 header per packet); default 0. */
+  tos?: number;
+  /** Outer DF; default true, as in the reference captures. */
+  dontFrag?: boolean;
+  /** Source port range, Linux's port_min..port_max; default 32768..60999. */
+  srcPortMin?: number;
+  srcPortMax?: number;
+  /** Seed of the flow hash (Linux: a random per-boot key); from the scenario's RNG. */
+  hashSeed?: number;
+  /** First outer IPv4 identification; incremented per packet. */
+  ipId?: number;
+}
+
+/** A precomputed outer header for one (local VTEP, remote VTEP, VNI, port); build with vxlanTemplate(). */
+export interface VxlanTemplate {
+  /** The 50 outer bytes with total length, identification, checksum, UDP source port and length zero. */
+  readonly bytes: Uint8Array;
+  /** One's-complement sum of the outer IPv4 header as in `bytes` (checksum field zero). */
+  readonly ipSum: number;
+  readonly vni: number;
+  readonly port: number;
+  readonly srcPortMin: number;
+  readonly srcPortMax: number;
+  readonly hashSeed: number;
+  /** Identification of the last packet sent; the next one uses ipId + 1. */
+  ipId: number;
+}
+
+/** Builds the template (cold path: once per tunnel endpoint, or when the next hop's MAC changes). */
+export function vxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
+  const b = new Uint8Array(ENCAP);
+  const port = spec.port ?? vxlan.VXLAN_PORT_LINUX;
+  ethernet.emit({ dstAddr: spec.dstMac as MacAddr, srcAddr: spec.srcMac as MacAddr, etherType: ethernet.EtherType.IPv4 }, b, 0);
+  ipv4.emit(
+    {
+      srcAddr: (spec.local >>> 0) as Ipv4Addr,
+      dstAddr: (spec.remote >>> 0) as Ipv4Addr,
+      protocol: ipv4.IpProtocol.UDP,
+      ttl: spec.ttl ?? 64,
+      ident: 0,
+      dontFrag: spec.dontFrag ?? true,
+      moreFrags: false,
+      fragOffset: 0,
+      dscp: (spec.tos ?? 0) >>> 2,
+      ecn: 0,
+      payloadLen: 0,
+    },
+    b,
+    O_IP,
+  );
+  // The per-packet fields start at zero so that ipSum covers only the constant ones.
+  ipv4.setTotalLen(b, O_IP, 0);
+  ipv4.setChecksum(b, O_IP, 0);
+  udp.emit({ srcPort: 0, dstPort: port, payloadLen: 0 }, b, O_UDP);
+  udp.setLength(b, O_UDP, 0);
+  vxlan.emit({ vni: spec.vni }, b, O_VXLAN);
+  return {
+    bytes: b,
+    ipSum: onesSum(b, O_IP, O_UDP),
+    vni: spec.vni,
+    port,
+    srcPortMin: spec.srcPortMin ?? VXLAN_SRC_PORT_MIN,
+    srcPortMax: spec.srcPortMax ?? VXLAN_SRC_PORT_MAX,
+    hashSeed: (spec.hashSeed ?? 0) >>> 0,
+    ipId: ((spec.ipId ?? 0) - 1) & 0xffff,
+  };
+}
+
+const rol32 = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+
+/** include/linux/jhash.h:jhash_3words (Bob Jenkins' lookup3 final mix), as uint32. */
+export function jhash3words(a: number, b: number, c: number, initval: number): number {
+  const iv = (initval + 0xdeadbeef + (3 << 2)) | 0;
+  a = (a + iv) | 0;
+  b = (b + iv) | 0;
+  c = (c + iv) | 0;
+  c ^= b;
+  c = (c - rol32(b, 14)) | 0;
+  a ^= c;
+  a = (a - rol32(c, 11)) | 0;
+  b ^= a;
+  b = (b - rol32(a, 25)) | 0;
+  c ^= b;
+  c = (c - rol32(b, 16)) | 0;
+  a ^= c;
+  a = (a - rol32(c, 4)) | 0;
+  b ^= a;
+  b = (b - rol32(a, 14)) | 0;
+  c ^= b;
+  c = (c - rol32(b, 24)) | 0;
+  return c >>> 0;
+}
+
+const u32at = (b: Uint8Array, i: number): number => (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+
+/**
+ * The flow hash of the inner frame at b[o, o+len): for IPv4 the addresses, protocol and (TCP/UDP,
+ * not a fragment) the ports, as the flow dissector keys skb_get_hash; otherwise the two MACs and
+ * the EtherType, as udp_flow_src_port's jhash(skb->data, 12, protocol) fallback.
+ */
+export function innerFlowHash(b: Uint8Array, o: number, len: number, seed: number): number {
+  const type = (b[o + 12] << 8) | b[o + 13];
+  if (type === 0x0800 && len >= 34) {
+    const ip = o + 14;
+    const ihl = (b[ip] & 0x0f) << 2;
+    const proto = b[ip + 9];
+    let ports = 0;
+    if (
+      (proto === 6 || proto === 17) &&
+      ((b[ip + 6] & 0x3f) | b[ip + 7]) === 0 &&
+      len >= 14 + ihl + 4
+    )
+      ports = u32at(b, ip + ihl);
+    return jhash3words(u32at(b, ip + 12), u32at(b, ip + 16), ports, seed ^ proto);
+  }
+  return jhash3words(u32at(b, o), u32at(b, o + 4), u32at(b, o + 8), seed ^ type);
+}
+
+/**
+ * net/ipv4/udp.c:udp_flow_src_port: folds the hash (hash ^= hash << 16) and scales it into
+ * [min, max) with a multiply-shift.
+ */
+export function flowSrcPort(hash: number, min: number, max: number): number {
+  const h = (hash ^ (hash << 16)) >>> 0;
+  return (((h * (max - min)) / 0x100000000) | 0) + min;
+}
+
+/**
+ * Encapsulates the frame in pkt (the inner Ethernet frame at pkt.head) for the template's tunnel:
+ * copies the outer headers into headroom with push(50), then patches IPv4 total length,
+ * identification, ECN (copied from an inner IPv4 header, CE sent as ECT(0): INET_ECN_encapsulate),
+ * the checksum (from the template's partial sum), UDP length and the source port hashed from the
+ * inner flow. The outer UDP checksum stays 0 (Linux's IPv4 default, noudpcsum). Returns the new
+ * head. Too little headroom is a programmer error (push throws).
+ */
+export function vxlanEncap(pkt: Packet, t: VxlanTemplate): number {
+  const b = pkt.buf;
+  const inner = pkt.head;
+  const innerLen = pkt.tail - inner;
+  const sport = flowSrcPort(innerFlowHash(b, inner, innerLen, t.hashSeed), t.srcPortMin, t.srcPortMax);
+  let ecn = 0;
+  if (b[inner + 12] === 0x08 && b[inner + 13] === 0x00) {
+    ecn = b[inner + 15] & 3;
+    if (ecn === 3) ecn = 2;
+  }
+  const h = pkt.push(ENCAP);
+  b.set(t.bytes, h);
+  const totLen = innerLen + IP_OVER_INNER;
+  const id = (t.ipId = (t.ipId + 1) & 0xffff);
+  b[h + O_IP_TOS] |= ecn;
+  b[h + O_IP_TOTLEN] = totLen >>> 8;
+  b[h + O_IP_TOTLEN + 1] = totLen & 0xff;
+  b[h + O_IP_ID] = id >>> 8;
+  b[h + O_IP_ID + 1] = id & 0xff;
+  let sum = t.ipSum + ecn + totLen + id;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = ~((sum & 0xffff) + (sum >>> 16));
+  b[h + O_IP_CSUM] = (sum >>> 8) & 0xff;
+  b[h + O_IP_CSUM + 1] = sum & 0xff;
+  const udpLen = innerLen + UDP_OVER_INNER;
+  b[h + O_UDP_SPORT] = sport >>> 8;
+  b[h + O_UDP_SPORT + 1] = sport & 0xff;
+  b[h + O_UDP_LEN] = udpLen >>> 8;
+  b[h + O_UDP_LEN + 1] = udpLen & 0xff;
+  pkt.l3 = h + O_IP;
+  pkt.l4 = h + O_UDP;
+  return h;
+}
+
+/** Why vxlanDecap refused a frame (negative, so a VNI ≥ 0 is success). */
+export const VxlanDecapError = {
+  /** Shorter than the outer headers plus an inner Ethernet header (PKT_TOO_SMALL). */
+  TooShort: -1,
+  /** Outer EtherType is not IPv4. */
+  NotIpv4: -2,
+  /** Outer IPv4 is not version 4 with a 20-byte header, or is a fragment (IP_INHDR). */
+  IpHeader: -3,
+  /** Outer protocol is not UDP. */
+  NotUdp: -4,
+  /** IPv4 total length or UDP length impossible for the frame (PKT_TOO_SMALL). */
+  BadLength: -5,
+  /** I flag clear, or a reserved bit set (VXLAN_INVALID_HDR, as vxlan_rcv: stricter than RFC 7348). */
+  InvalidHeader: -6,
+} as const;
+export type VxlanDecapError = (typeof VxlanDecapError)[keyof typeof VxlanDecapError];
+
+/**
+ * Decapsulates the VXLAN frame in pkt (the outer Ethernet header at pkt.head): validates the outer
+ * headers' layout, trims to the UDP length, pulls the 50 outer bytes so pkt.head is the inner
+ * Ethernet frame, and returns the VNI; or returns a negative VxlanDecapError and leaves pkt as it
+ * was. The outer IPv4 and UDP checksums are ip_rcv's and udp_rcv's job, before this (vxlan_rcv).
+ */
+export function vxlanDecap(pkt: Packet): number {
+  const b = pkt.buf;
+  const h = pkt.head;
+  const len = pkt.tail - h;
+  if (len < ENCAP + ethernet.ETHERNET_HEADER_LEN) return VxlanDecapError.TooShort;
+  if (b[h + O_ETHERTYPE] !== 0x08 || b[h + O_ETHERTYPE + 1] !== 0x00) return VxlanDecapError.NotIpv4;
+  if (b[h + O_IP] !== 0x45 || ((b[h + O_IP_FRAG] & 0x3f) | b[h + O_IP_FRAG + 1]) !== 0) return VxlanDecapError.IpHeader;
+  if (b[h + O_IP_PROTO] !== ipv4.IpProtocol.UDP) return VxlanDecapError.NotUdp;
+  const totLen = (b[h + O_IP_TOTLEN] << 8) | b[h + O_IP_TOTLEN + 1];
+  const udpLen = (b[h + O_UDP_LEN] << 8) | b[h + O_UDP_LEN + 1];
+  if (totLen > len - O_IP || udpLen > totLen - ipv4.IPV4_HEADER_LEN || udpLen < UDP_OVER_INNER + ethernet.ETHERNET_HEADER_LEN)
+    return VxlanDecapError.BadLength;
+  const v = h + O_VXLAN;
+  if (b[v] !== vxlan.VXLAN_FLAG_I || (b[v + 1] | b[v + 2] | b[v + 3] | b[v + 7]) !== 0) return VxlanDecapError.InvalidHeader;
+  pkt.trim(O_UDP + udpLen);
+  pkt.pull(ENCAP);
+  pkt.l3 = -1;
+  pkt.l4 = -1;
+  return (b[v + 4] << 16) | (b[v + 5] << 8) | b[v + 6];
+}

@@ -1,0 +1,7 @@
+export * from "./clock.js";
+export * from "./drop.js";
+export * from "./faults.js";
+export * from "./rng.js";
+export * from "./scheduler.js";
+export * from "./trace.js";
+export * from "./sim.js";
