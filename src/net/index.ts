@@ -17,3 +17,4 @@ export * from "./ipv4/route.js";
 export * from "./ipv4/udp.js";
 export * from "./veth.js";
 export * from "./core/capture.js";
+export * from "./vxlan.js";

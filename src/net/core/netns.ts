@@ -19,8 +19,10 @@ import {
   prefixMask,
 } from "../../wire/index.js";
 import { arpRcv } from "../ipv4/arp.js";
+import { icmpRcv } from "../ipv4/icmp.js";
 import { ipRcv } from "../ipv4/input.js";
 import { type Route, RouteTable, RT_TABLE_MAIN } from "../ipv4/route.js";
+import { udpInit } from "../ipv4/udp.js";
 import type { NetDevice } from "./device.js";
 import { Loopback } from "./loopback.js";
 import type { NfHookTable } from "./netfilter.js";
@@ -93,6 +95,9 @@ export class NetNamespace {
     for (let i = 0; i < this.idents.length; i++) this.idents[i] = this.rng.u32() & 0xffff;
     this.lo = new Loopback(this);
     this.addAddress(this.lo, "127.0.0.1/8");
+    // Every Linux namespace speaks ICMP and UDP (a closed UDP port answers port unreachable).
+    this.protocols[1] = icmpRcv;
+    udpInit(this);
   }
 
   /** Registers a device created in this namespace. Names are unique per namespace. */

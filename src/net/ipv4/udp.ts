@@ -67,6 +67,11 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   closed = false;
   /** Options for the IP header of datagrams this socket sends. */
   ipOpts: IpHeaderOpts = {};
+  /**
+   * A UDP tunnel's receive function (udp_tunnel encap_rcv, as the VXLAN driver sets): takes the
+   * datagram (pkt.l4 at the UDP header) without a copy, instead of 'message' delivery.
+   */
+  encapRcv: ((dev: NetDevice, pkt: Packet) => void) | null = null;
   /** Received datagrams (for tests that prefer polling to events). */
   readonly received: { msg: Buffer; rinfo: RemoteInfo }[] = [];
   readonly errors: SocketError[] = [];
@@ -231,6 +236,7 @@ function udpRcv(ns: NetNamespace, dev: NetDevice, pkt: Packet): void {
     return dev.drop(pkt, DropReason.NO_SOCKET, `udp ${formatIpv4(daddr)}:${dport}`);
   }
   if (sim.trace.on) sim.trace.emit({ t: sim.sched.now, ns: ns.name, dev: dev.name, kind: "local", proto: "udp", daddr: formatIpv4(daddr), dport });
+  if (sk.encapRcv !== null) return sk.encapRcv(dev, pkt);
   const msg = Buffer.from(b.subarray(o + 8, o + len));
   pkt.free();
   sk.deliver(msg, { address: formatIpv4(saddr), family: "IPv4", port: sport, size: msg.length });
