@@ -26,16 +26,19 @@ describe("two pods on one bridge", () => {
     expect(server.received.map((m) => m.msg.toString())).toEqual(["hello"]);
     const hops = summariseFile(file);
     const atA = hops.get("pod-a/eth0")!;
-    expect(atA.map((f) => f.kind)).toEqual(["arp", "arp", "ipv4"]);
+    // Hairpin mode (as the CNI bridge plugin sets it) floods the broadcast request back to its
+    // sender too, as Linux does (the twin test shows the same).
+    expect(atA.map((f) => f.kind)).toEqual(["arp", "arp", "arp", "ipv4"]);
     expect(atA[0]).toMatchObject({ ethDst: "ff:ff:ff:ff:ff:ff", arp: { op: 1, spa: "10.244.1.2", tpa: "10.244.1.3", tha: "00:00:00:00:00:00" } });
-    expect(atA[1]).toMatchObject({ ethDst: "02:00:00:00:0a:02", arp: { op: 2, spa: "10.244.1.3", sha: "02:00:00:00:0b:03" } });
+    expect(atA[1]).toEqual(atA[0]);
+    expect(atA[2]).toMatchObject({ ethDst: "02:00:00:00:0a:02", arp: { op: 2, spa: "10.244.1.3", sha: "02:00:00:00:0b:03" } });
     for (const hop of ["pod-a/eth0", "node-1/veth-a", "node-1/veth-b", "pod-b/eth0"]) {
       const udpFrames = hops.get(hop)!.filter((f) => f.udp);
       expect(udpFrames, hop).toHaveLength(1);
       expect(udpFrames[0].ip).toMatchObject({ src: "10.244.1.2", dst: "10.244.1.3", ttl: 64, df: true });
     }
-    // The broadcast request also went up to the bridge device; unicast between pods did not.
-    expect(hops.get("node-1/cni0")!.map((f) => f.kind)).toEqual(["arp"]);
+    // tcpdump makes the bridge promiscuous: the capture on cni0 sees every bridged frame.
+    expect(hops.get("node-1/cni0")!.map((f) => f.kind)).toEqual(["arp", "arp", "ipv4"]);
     expect(tsharkProblems(file)).toEqual([]);
   });
 });

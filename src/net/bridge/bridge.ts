@@ -91,6 +91,9 @@ export class Bridge extends NetDevice {
       if (v !== Verdict.Accept) return v === Verdict.Drop ? inPort.drop(pkt, DropReason.NETFILTER_DROP) : undefined;
       if (this.bridgedDnat !== null && this.bridgedDnat(this, inPort, pkt)) return;
     }
+    // tcpdump puts the bridge in promiscuous mode, and a promiscuous bridge device sees every
+    // frame it bridges (br_handle_frame_finish: local_rcv = dev->flags & IFF_PROMISC).
+    if (this.taps !== null) this.tapPromisc(pkt);
     const dst = ethernet.dstAddr(b, o);
     if ((b[o] & 1) === 1) {
       // Broadcast/multicast: to every other port and up to the host.
@@ -151,17 +154,16 @@ export class Bridge extends NetDevice {
 
   /** br_pass_frame_up: the frame is received by the bridge device itself (the host's side). */
   private passUp(pkt: Packet): void {
-    this.receiveUp(pkt);
-  }
-
-  private receiveUp(pkt: Packet): void {
-    // The bridge device's own rx: counted and tapped, then the host stack (not the bridge again).
+    // Counted, then the host stack (not the bridge again); the capture already saw it.
     this.stats.rxPackets++;
     this.stats.rxBytes += pkt.tail - pkt.head;
     pkt.dev = this;
     pkt.iif = this.ifindex;
-    if (this.taps !== null) for (const t of this.taps) t(this, pkt, 0);
     this.ns.netifReceive(this, pkt);
+  }
+
+  private tapPromisc(pkt: Packet): void {
+    for (const t of this.taps!) t(this, pkt, 0);
   }
 
   private traceFdb(action: "learn" | "hit" | "flood", mac: number, port: NetDevice | null): void {
