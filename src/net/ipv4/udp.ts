@@ -29,6 +29,9 @@ export class SocketError extends Error {
   }
 }
 
+/** How many received datagrams a socket keeps in `received`. */
+export const RECEIVED_KEPT = 1024;
+
 interface UdpTable {
   /** Bound sockets by local port. */
   ports: Map<number, UdpSocket[]>;
@@ -67,13 +70,16 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   closed = false;
   /** Options for the IP header of datagrams this socket sends. */
   ipOpts: IpHeaderOpts = {};
+  private readonly hdr: IpHeaderOpts = {};
   /**
    * A UDP tunnel's receive function (udp_tunnel encap_rcv, as the VXLAN driver sets): takes the
    * datagram (pkt.l4 at the UDP header) without a copy, instead of 'message' delivery.
    */
   encapRcv: ((dev: NetDevice, pkt: Packet) => void) | null = null;
-  /** Received datagrams (for tests that prefer polling to events). */
+  /** The most recent datagrams received (up to RECEIVED_KEPT), for tests and scenario checks that poll. */
   readonly received: { msg: Buffer; rinfo: RemoteInfo }[] = [];
+  /** Datagrams received in all. */
+  receivedCount = 0;
   readonly errors: SocketError[] = [];
 
   constructor(readonly ns: NetNamespace) {
@@ -149,7 +155,12 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     const df = this.ipOpts.df ?? true;
     let id = this.ipOpts.id;
     if (id === undefined && df && this.remoteAddr) id = this.inetId++ & 0xffff;
-    return ipOutput(this.ns, p, daddr as Ipv4Addr, 17, rt, { ...this.ipOpts, df, id });
+    const o2 = this.hdr;
+    o2.ttl = this.ipOpts.ttl;
+    o2.tos = this.ipOpts.tos;
+    o2.df = df;
+    o2.id = id;
+    return ipOutput(this.ns, p, daddr as Ipv4Addr, 17, rt, o2);
   }
 
   close(): void {
@@ -171,6 +182,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
 
   /** @internal */
   deliver(msg: Buffer, rinfo: RemoteInfo): void {
+    this.receivedCount++;
+    if (this.received.length >= RECEIVED_KEPT) this.received.splice(0, RECEIVED_KEPT / 2);
     this.received.push({ msg, rinfo });
     this.emit("message", msg, rinfo);
   }
@@ -237,9 +250,22 @@ function udpRcv(ns: NetNamespace, dev: NetDevice, pkt: Packet): void {
   }
   if (sim.trace.on) sim.trace.emit({ t: sim.sched.now, ns: ns.name, dev: dev.name, kind: "local", proto: "udp", daddr: formatIpv4(daddr), dport });
   if (sk.encapRcv !== null) return sk.encapRcv(dev, pkt);
-  const msg = Buffer.from(b.subarray(o + 8, o + len));
+  const msg = Buffer.allocUnsafe(len - 8);
+  b.copy(msg, 0, o + 8, o + len);
   pkt.free();
-  sk.deliver(msg, { address: formatIpv4(saddr), family: "IPv4", port: sport, size: msg.length });
+  sk.deliver(msg, { address: addrString(saddr), family: "IPv4", port: sport, size: msg.length });
+}
+
+/** Formatted peer addresses, cached: a socket's peers are few and formatting is per datagram. */
+const addrStrings = new Map<number, string>();
+function addrString(a: number): string {
+  let s = addrStrings.get(a);
+  if (s === undefined) {
+    if (addrStrings.size > 4096) addrStrings.clear();
+    s = formatIpv4(a);
+    addrStrings.set(a, s);
+  }
+  return s;
 }
 
 const ICMP_ERRNO: Record<number, string> = { 0: "ENETUNREACH", 1: "EHOSTUNREACH", 2: "ENOPROTOOPT", 3: "ECONNREFUSED", 4: "EMSGSIZE" };
