@@ -1,0 +1,11 @@
+// The Kubernetes layer's public surface.
+export * from "./cluster/cluster.js";
+export * from "./cluster/endpoints.js";
+export * from "./cluster/node.js";
+export * from "./cluster/pod.js";
+export * from "./cni/bridge.js";
+export * from "./cni/flannel.js";
+export * from "./cni/ipam.js";
+export * from "./config.js";
+export * from "./manifest/index.js";
+export * from "./model.js";
