@@ -12,6 +12,8 @@ export interface FrameSummary {
   arp?: { op: number; spa: string; tpa: string; sha: string; tha: string };
   ip?: { src: string; dst: string; ttl: number; df: boolean; proto: number; tos: number; len: number };
   udp?: { sport: number; dport: number; len: number };
+  /** VXLAN (UDP 4789 or 8472): the VNI and the inner frame. */
+  vxlan?: { vni: number; inner: FrameSummary };
   icmp?: {
     type: number;
     code: number;
@@ -41,7 +43,11 @@ export function summarise(frame: Uint8Array): FrameSummary {
       len: ipv4.totalLen(b, o),
     };
     const l4 = o + ipv4.headerLength(b, o);
-    if (s.ip.proto === 17) s.udp = { sport: udp.srcPort(b, l4), dport: udp.dstPort(b, l4), len: udp.length(b, l4) };
+    if (s.ip.proto === 17) {
+      s.udp = { sport: udp.srcPort(b, l4), dport: udp.dstPort(b, l4), len: udp.length(b, l4) };
+      if ((s.udp.dport === 8472 || s.udp.dport === 4789) && b.length >= l4 + 16 + 14)
+        s.vxlan = { vni: (b[l4 + 12] << 16) | (b[l4 + 13] << 8) | b[l4 + 14], inner: summarise(b.subarray(l4 + 16)) };
+    }
     if (s.ip.proto === 1) {
       const t = icmp.msgType(b, l4);
       s.icmp = { type: t, code: icmp.code(b, l4) };
