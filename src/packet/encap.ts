@@ -19,6 +19,11 @@ const O_UDP_SPORT = O_UDP;
 const O_UDP_LEN = O_UDP + 4;
 const O_VXLAN = 42;
 const ENCAP = vxlan.VXLAN_ENCAP_LEN;
+const ETH_HLEN = ethernet.ETHERNET_HEADER_LEN;
+const IPPROTO_UDP = ipv4.IpProtocol.UDP;
+const VXLAN_I = vxlan.VXLAN_FLAG_I;
+/** An inner frame long enough to hold an IPv4 header. */
+const INNER_IPV4_MIN = ETH_HLEN + 20;
 /** Outer IPv4 total length = inner frame + 36 (IPv4 20, UDP 8, VXLAN 8). */
 const IP_OVER_INNER = ENCAP - ethernet.ETHERNET_HEADER_LEN;
 /** Outer UDP length = inner frame + 16 (UDP 8, VXLAN 8). */
@@ -64,6 +69,8 @@ export interface VxlanTemplate {
   readonly srcPortMin: number;
   readonly srcPortMax: number;
   readonly hashSeed: number;
+  /** The outer TOS octet without ECN. */
+  readonly tos: number;
   /** Identification of the last packet sent; the next one uses ipId + 1. */
   ipId: number;
 }
@@ -103,68 +110,59 @@ export function vxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
     port,
     srcPortMin: spec.srcPortMin ?? VXLAN_SRC_PORT_MIN,
     srcPortMax: spec.srcPortMax ?? VXLAN_SRC_PORT_MAX,
-    hashSeed: (spec.hashSeed ?? 0) >>> 0,
+    hashSeed: (spec.hashSeed ?? 0) | 0,
+    tos: (spec.tos ?? 0) & 0xfc,
     ipId: ((spec.ipId ?? 0) - 1) & 0xffff,
   };
 }
 
-const rol32 = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
-
-/** include/linux/jhash.h:jhash_3words (Bob Jenkins' lookup3 final mix), as uint32. */
-export function jhash3words(a: number, b: number, c: number, initval: number): number {
-  const iv = (initval + 0xdeadbeef + (3 << 2)) | 0;
-  a = (a + iv) | 0;
-  b = (b + iv) | 0;
-  c = (c + iv) | 0;
-  c ^= b;
-  c = (c - rol32(b, 14)) | 0;
-  a ^= c;
-  a = (a - rol32(c, 11)) | 0;
-  b ^= a;
-  b = (b - rol32(a, 25)) | 0;
-  c ^= b;
-  c = (c - rol32(b, 16)) | 0;
-  a ^= c;
-  a = (a - rol32(c, 4)) | 0;
-  b ^= a;
-  b = (b - rol32(a, 14)) | 0;
-  c ^= b;
-  c = (c - rol32(b, 24)) | 0;
-  return c >>> 0;
+/**
+ * A 32-bit hash of three words and a seed (MurmurHash3's mixing: multiply, rotate, fmix32). Linux
+ * keys its flow hash with a random per-boot secret (siphash), so no value of it can be reproduced;
+ * this one is seeded from the scenario and costs a few multiplies.
+ */
+export function flowHash3(a: number, b: number, c: number, seed: number): number {
+  let h = Math.imul(a ^ seed, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ b;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) ^ c;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 const u32at = (b: Uint8Array, i: number): number => (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 
 /**
- * The flow hash of the inner frame at b[o, o+len): for IPv4 the addresses, protocol and (TCP/UDP,
- * not a fragment) the ports, as the flow dissector keys skb_get_hash; otherwise the two MACs and
- * the EtherType, as udp_flow_src_port's jhash(skb->data, 12, protocol) fallback.
+ * Flow hash of an inner IPv4 packet at b[ip, end): addresses, protocol and, for TCP and UDP when not
+ * a fragment, the ports: the keys the flow dissector feeds skb_get_hash.
  */
-export function innerFlowHash(b: Uint8Array, o: number, len: number, seed: number): number {
-  const type = (b[o + 12] << 8) | b[o + 13];
-  if (type === 0x0800 && len >= 34) {
-    const ip = o + 14;
-    const ihl = (b[ip] & 0x0f) << 2;
-    const proto = b[ip + 9];
-    let ports = 0;
-    if (
-      (proto === 6 || proto === 17) &&
-      ((b[ip + 6] & 0x3f) | b[ip + 7]) === 0 &&
-      len >= 14 + ihl + 4
-    )
-      ports = u32at(b, ip + ihl);
-    return jhash3words(u32at(b, ip + 12), u32at(b, ip + 16), ports, seed ^ proto);
+function ipv4FlowHash(b: Uint8Array, ip: number, end: number, seed: number): number {
+  const proto = b[ip + 9];
+  let c = proto;
+  if (proto === 6 || proto === 17) {
+    const l4 = ip + ((b[ip] & 0x0f) << 2);
+    if (((b[ip + 6] & 0x3f) | b[ip + 7]) === 0 && l4 + 4 <= end) c ^= u32at(b, l4);
   }
-  return jhash3words(u32at(b, o), u32at(b, o + 4), u32at(b, o + 8), seed ^ type);
+  return flowHash3(u32at(b, ip + 12), u32at(b, ip + 16), c, seed);
+}
+
+/** udp_flow_src_port's fallback for frames without a flow: jhash(skb->data, 12, protocol), MACs and EtherType. */
+const ethFlowHash = (b: Uint8Array, o: number, seed: number): number =>
+  flowHash3(u32at(b, o), u32at(b, o + 4), u32at(b, o + 8), seed ^ ((b[o + 12] << 8) | b[o + 13]));
+
+/** The flow hash of the inner Ethernet frame at b[o, o+len), as vxlanEncap computes it. */
+export function innerFlowHash(b: Uint8Array, o: number, len: number, seed: number): number {
+  if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && len >= INNER_IPV4_MIN) return ipv4FlowHash(b, o + ETH_HLEN, o + len, seed);
+  return ethFlowHash(b, o, seed);
 }
 
 /**
  * net/ipv4/udp.c:udp_flow_src_port: folds the hash (hash ^= hash << 16) and scales it into
- * [min, max) with a multiply-shift.
+ * [min, max) as ((u64)hash * (max - min)) >> 32, here in 32-bit integer steps.
  */
 export function flowSrcPort(hash: number, min: number, max: number): number {
-  const h = (hash ^ (hash << 16)) >>> 0;
-  return (((h * (max - min)) / 0x100000000) | 0) + min;
+  const h = hash ^ (hash << 16);
+  const range = max - min;
+  return ((((h >>> 16) * range + (((h & 0xffff) * range) >>> 16)) >>> 16) + min) | 0;
 }
 
 /**
@@ -174,22 +172,27 @@ export function flowSrcPort(hash: number, min: number, max: number): number {
  * the checksum (from the template's partial sum), UDP length and the source port hashed from the
  * inner flow. The outer UDP checksum stays 0 (Linux's IPv4 default, noudpcsum). Returns the new
  * head. Too little headroom is a programmer error (push throws).
+ *
+ * `flowHash` (uint32), when given, stands for a cached skb->hash (e.g. kept in the conntrack
+ * entry) and skips hashing the inner headers; by default the inner flow is hashed.
  */
-export function vxlanEncap(pkt: Packet, t: VxlanTemplate): number {
+export function vxlanEncap(pkt: Packet, t: VxlanTemplate, flowHash = -1): number {
   const b = pkt.buf;
-  const inner = pkt.head;
-  const innerLen = pkt.tail - inner;
-  const sport = flowSrcPort(innerFlowHash(b, inner, innerLen, t.hashSeed), t.srcPortMin, t.srcPortMax);
+  const o = pkt.head;
+  const innerLen = pkt.tail - o;
   let ecn = 0;
-  if (b[inner + 12] === 0x08 && b[inner + 13] === 0x00) {
-    ecn = b[inner + 15] & 3;
+  let hash = flowHash;
+  if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && innerLen >= INNER_IPV4_MIN) {
+    ecn = b[o + ETH_HLEN + 1] & 3;
     if (ecn === 3) ecn = 2;
-  }
+    if (hash < 0) hash = ipv4FlowHash(b, o + ETH_HLEN, o + innerLen, t.hashSeed);
+  } else if (hash < 0) hash = ethFlowHash(b, o, t.hashSeed);
+  const sport = flowSrcPort(hash, t.srcPortMin, t.srcPortMax);
   const h = pkt.push(ENCAP);
   b.set(t.bytes, h);
   const totLen = innerLen + IP_OVER_INNER;
   const id = (t.ipId = (t.ipId + 1) & 0xffff);
-  b[h + O_IP_TOS] |= ecn;
+  b[h + O_IP_TOS] = t.tos | ecn;
   b[h + O_IP_TOTLEN] = totLen >>> 8;
   b[h + O_IP_TOTLEN + 1] = totLen & 0xff;
   b[h + O_IP_ID] = id >>> 8;
@@ -236,18 +239,19 @@ export function vxlanDecap(pkt: Packet): number {
   const b = pkt.buf;
   const h = pkt.head;
   const len = pkt.tail - h;
-  if (len < ENCAP + ethernet.ETHERNET_HEADER_LEN) return VxlanDecapError.TooShort;
+  if (len < ENCAP + ETH_HLEN) return VxlanDecapError.TooShort;
   if (b[h + O_ETHERTYPE] !== 0x08 || b[h + O_ETHERTYPE + 1] !== 0x00) return VxlanDecapError.NotIpv4;
   if (b[h + O_IP] !== 0x45 || ((b[h + O_IP_FRAG] & 0x3f) | b[h + O_IP_FRAG + 1]) !== 0) return VxlanDecapError.IpHeader;
-  if (b[h + O_IP_PROTO] !== ipv4.IpProtocol.UDP) return VxlanDecapError.NotUdp;
+  if (b[h + O_IP_PROTO] !== IPPROTO_UDP) return VxlanDecapError.NotUdp;
   const totLen = (b[h + O_IP_TOTLEN] << 8) | b[h + O_IP_TOTLEN + 1];
   const udpLen = (b[h + O_UDP_LEN] << 8) | b[h + O_UDP_LEN + 1];
-  if (totLen > len - O_IP || udpLen > totLen - ipv4.IPV4_HEADER_LEN || udpLen < UDP_OVER_INNER + ethernet.ETHERNET_HEADER_LEN)
+  if (totLen > len - O_IP || udpLen > totLen - (O_UDP - O_IP) || udpLen < UDP_OVER_INNER + ETH_HLEN)
     return VxlanDecapError.BadLength;
   const v = h + O_VXLAN;
-  if (b[v] !== vxlan.VXLAN_FLAG_I || (b[v + 1] | b[v + 2] | b[v + 3] | b[v + 7]) !== 0) return VxlanDecapError.InvalidHeader;
-  pkt.trim(O_UDP + udpLen);
-  pkt.pull(ENCAP);
+  if (b[v] !== VXLAN_I || (b[v + 1] | b[v + 2] | b[v + 3] | b[v + 7]) !== 0) return VxlanDecapError.InvalidHeader;
+  // pkt.trim(O_UDP + udpLen) then pkt.pull(ENCAP), written out: the checks above cover theirs.
+  pkt.tail = h + O_UDP + udpLen;
+  pkt.head = h + ENCAP;
   pkt.l3 = -1;
   pkt.l4 = -1;
   return (b[v + 4] << 16) | (b[v + 5] << 8) | b[v + 6];

@@ -1,0 +1,201 @@
+// Wire-level hot paths, each beside its floor: VXLAN encap+decap of a 64-byte inner frame (floor:
+// copying the 50-byte template into headroom and reading the VNI back), IPv4+UDP checksums full
+// (floor: the same bytes summed in a bare loop) and incremental (floor: the same field writes
+// without checksum upkeep).
+
+import { writeFileSync } from "node:fs";
+import { buildUdp, PacketPool, vxlanDecap, vxlanEncap, vxlanTemplate } from "../src/packet/index.js";
+import { ipv4, mustParseIpv4, pseudoHeaderSum, udp } from "../src/wire/index.js";
+import { environment, type FloorPair, printTable, RESULTS_DIR, runPairs } from "./harness.js";
+
+/** Operations per timed call. */
+const N = 10_000;
+/** Where results land, so a JIT cannot discard the work. */
+export const sink = { value: 0 };
+
+const pool = new PacketPool();
+const INNER_SRC = mustParseIpv4("10.244.1.2");
+const INNER_DST = mustParseIpv4("10.244.2.3");
+/** A 64-byte inner frame: Ethernet 14 + IPv4 20 + UDP 8 + 22 bytes of data. */
+const innerFrame = () =>
+  buildUdp(pool, {
+    eth: { src: 0x0a580af40102, dst: 0x0a580af40201 },
+    ip: { src: INNER_SRC, dst: INNER_DST, ident: 1 },
+    udp: { srcPort: 41000, dstPort: 53 },
+    payload: new Uint8Array(22).fill(0x5a),
+  });
+const template = () =>
+  vxlanTemplate({
+    srcMac: 0x02000a000001,
+    dstMac: 0x02000a000002,
+    local: mustParseIpv4("192.168.0.1"),
+    remote: mustParseIpv4("192.168.0.2"),
+    vni: 1,
+    port: 8472,
+  });
+
+const encapDecap: FloorPair = {
+  suite: "vxlan encap+decap (64 B inner)",
+  target: 25,
+  figure: {
+    name: "vxlanEncap + vxlanDecap",
+    ops: N,
+    make: () => {
+      const pkt = innerFrame();
+      const t = template();
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          vxlanEncap(pkt, t);
+          acc ^= vxlanDecap(pkt);
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+  floor: {
+    name: "set 50 B template + read VNI",
+    ops: N,
+    make: () => {
+      const pkt = innerFrame();
+      const bytes = template().bytes;
+      const buf = pkt.buf;
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          const h = pkt.head - 50;
+          buf.set(bytes, h);
+          acc ^= (buf[h + 46] << 16) | (buf[h + 47] << 8) | buf[h + 48];
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+};
+
+/** The same with the flow hash passed in (a cached skb->hash), so the inner headers are not read. */
+const encapDecapCachedHash: FloorPair = {
+  ...encapDecap,
+  suite: "vxlan encap+decap, cached flow hash",
+  figure: {
+    name: "vxlanEncap(pkt, t, hash) + vxlanDecap",
+    ops: N,
+    make: () => {
+      const pkt = innerFrame();
+      const t = template();
+      const hash = 0x9e3779b9;
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          vxlanEncap(pkt, t, hash);
+          acc ^= vxlanDecap(pkt);
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+};
+
+const checksumFull: FloorPair = {
+  suite: "ipv4+udp checksum full (64 B data)",
+  figure: {
+    name: "ipv4.fillChecksum + udp.fillChecksum",
+    ops: N,
+    make: () => {
+      const p = buildUdp(pool, { eth: { src: 1, dst: 2 }, ip: { src: INNER_SRC, dst: INNER_DST }, udp: { srcPort: 1, dstPort: 2 }, payload: new Uint8Array(64).fill(7) });
+      const b = p.buf;
+      const l3 = p.l3;
+      const l4 = p.l4;
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          ipv4.fillChecksum(b, l3);
+          udp.fillChecksum(b, l4, INNER_SRC, INNER_DST, 72);
+          acc ^= b[l4 + 6];
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+  floor: {
+    name: "bare loop over the same 92 bytes",
+    ops: N,
+    make: () => {
+      const p = buildUdp(pool, { eth: { src: 1, dst: 2 }, ip: { src: INNER_SRC, dst: INNER_DST }, udp: { srcPort: 1, dstPort: 2 }, payload: new Uint8Array(64).fill(7) });
+      const b = p.buf;
+      const l3 = p.l3;
+      const l4 = p.l4;
+      const pseudo = pseudoHeaderSum(INNER_SRC, INNER_DST, 17, 72);
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          let s = 0;
+          for (let j = l3; j < l3 + 20; j += 2) s += (b[j] << 8) | b[j + 1];
+          let u = pseudo;
+          for (let j = l4; j < l4 + 72; j += 2) u += (b[j] << 8) | b[j + 1];
+          s = (s & 0xffff) + (s >>> 16);
+          u = (u & 0xffff) + (u >>> 16);
+          acc ^= s ^ u;
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+};
+
+const checksumIncremental: FloorPair = {
+  suite: "ipv4+udp checksum incremental (DNAT)",
+  figure: {
+    name: "rewriteDstAddr + rewritePseudoAddr + rewriteDstPort",
+    ops: N,
+    make: () => {
+      const p = buildUdp(pool, { eth: { src: 1, dst: 2 }, ip: { src: INNER_SRC, dst: INNER_DST }, udp: { srcPort: 1, dstPort: 53 }, payload: new Uint8Array(64) });
+      const b = p.buf;
+      const l3 = p.l3;
+      const l4 = p.l4;
+      return () => {
+        for (let i = 0; i < N; i++) {
+          // Alternates between two backends so every call changes the fields.
+          const to = (i & 1) === 0 ? 0x0af40305 : INNER_DST;
+          const from = ipv4.rewriteDstAddr(b, l3, to);
+          udp.rewritePseudoAddr(b, l4, from, to);
+          udp.rewriteDstPort(b, l4, (i & 1) === 0 ? 5353 : 53);
+        }
+        sink.value ^= b[l4 + 6];
+      };
+    },
+  },
+  floor: {
+    name: "the same field writes, no checksum",
+    ops: N,
+    make: () => {
+      const p = buildUdp(pool, { eth: { src: 1, dst: 2 }, ip: { src: INNER_SRC, dst: INNER_DST }, udp: { srcPort: 1, dstPort: 53 }, payload: new Uint8Array(64) });
+      const b = p.buf;
+      const l3 = p.l3;
+      const l4 = p.l4;
+      return () => {
+        let acc = 0;
+        for (let i = 0; i < N; i++) {
+          const to = (i & 1) === 0 ? 0x0af40305 : INNER_DST;
+          acc ^= ipv4.dstAddr(b, l3);
+          ipv4.setDstAddr(b, l3, to);
+          udp.setDstPort(b, l4, (i & 1) === 0 ? 5353 : 53);
+        }
+        sink.value ^= acc;
+      };
+    },
+  },
+};
+
+export const pairs: FloorPair[] = [encapDecap, encapDecapCachedHash, checksumFull, checksumIncremental];
+
+/** Runs the pairs whose suite name contains one of `filters` (all when none, or when "wire" is given). */
+export default async function run(filters: string[] = []): Promise<void> {
+  const all = filters.length === 0 || filters.includes("wire");
+  const selected = pairs.filter((p) => all || filters.some((f) => p.suite.includes(f)));
+  if (selected.length === 0) return;
+  const rows = await runPairs("wire", selected);
+  printTable(rows);
+  writeFileSync(`${RESULTS_DIR}wire.json`, `${JSON.stringify({ ...environment(), results: rows }, null, 2)}\n`);
+  console.log(`\nSaved to: ${RESULTS_DIR}wire.json`);
+}
