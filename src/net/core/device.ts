@@ -74,8 +74,12 @@ export abstract class NetDevice {
     pkt.iif = this.ifindex;
     pkt.dev = this;
     pkt.tstamp = this.ns.sim.sched.now;
+    if (this.ns.sim.trace.on) {
+      // With tracing on, decisions leave notes on the packet; the capture writes them as comments.
+      pkt.notes ??= [];
+      this.traceIo(pkt, "rx");
+    }
     if (this.taps !== null) this.tap(pkt, RX);
-    if (this.ns.sim.trace.on) this.traceIo(pkt, "rx");
     if (this.rxHandler !== null) this.rxHandler(this, pkt);
     else this.ns.netifReceive(this, pkt);
   }
@@ -84,8 +88,11 @@ export abstract class NetDevice {
   protected accountTx(pkt: Packet): void {
     this.stats.txPackets++;
     this.stats.txBytes += pkt.tail - pkt.head;
+    if (this.ns.sim.trace.on) {
+      pkt.notes ??= [];
+      this.traceIo(pkt, "tx");
+    }
     if (this.taps !== null) this.tap(pkt, TX);
-    if (this.ns.sim.trace.on) this.traceIo(pkt, "tx");
   }
 
   /** Drops a frame: counts it on this device under `reason`, traces it, frees it. */

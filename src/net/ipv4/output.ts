@@ -74,6 +74,7 @@ export function ipOutput(ns: NetNamespace, pkt: Packet, daddr: Ipv4Addr, proto: 
   ipv4.fillChecksum(b, o);
   pkt.l3 = o;
   pkt.l4 = o + ipv4.IPV4_HEADER_LEN;
+  if (ns.sim.trace.on) pkt.notes ??= [];
   return ipLocalOut(ns, pkt, rt);
 }
 
