@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUdpSocket, NetCapture, sendGratuitousArp } from "../src/net/index.js";
 import { buildUdp, type Packet } from "../src/packet/index.js";
-import { ipv4, mustParseIpv4, mustParseMac, onesSum } from "../src/wire/index.js";
+import { mustParseIpv4, mustParseMac, onesSum } from "../src/wire/index.js";
 import { MACS, twoPodsOneBridge } from "../test/net/topologies.js";
 import { type BenchCase, environment, type FloorPair, printTable, RESULTS_DIR, runPairs } from "./harness.js";
 

@@ -3,7 +3,7 @@
 // real UDP socket (the node:dgram underlay) without changing the device.
 
 import type { Packet } from "../packet/index.js";
-import { DropReason, FaultInjector, type FaultConfig } from "../sim/index.js";
+import { DropReason, type FaultConfig, FaultInjector } from "../sim/index.js";
 import { ethernet, type MacAddr } from "../wire/index.js";
 import { NetDevice } from "./core/device.js";
 import type { NetNamespace } from "./core/netns.js";

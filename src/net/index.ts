@@ -1,6 +1,7 @@
 // The emulated kernel's public surface.
 export * from "./bridge/bridge.js";
 export * from "./bridge/fdb.js";
+export * from "./core/capture.js";
 export * from "./core/device.js";
 export * from "./core/loopback.js";
 export * from "./core/netfilter.js";
@@ -16,5 +17,4 @@ export * from "./ipv4/ping.js";
 export * from "./ipv4/route.js";
 export * from "./ipv4/udp.js";
 export * from "./veth.js";
-export * from "./core/capture.js";
 export * from "./vxlan.js";

@@ -3,12 +3,12 @@
 // cap) can be set on either end's transmit direction.
 
 import type { Packet } from "../packet/index.js";
-import { DropReason, FaultInjector, type FaultConfig } from "../sim/index.js";
+import { DropReason, type FaultConfig, FaultInjector } from "../sim/index.js";
 import type { MacAddr } from "../wire/index.js";
 import { NetDevice } from "./core/device.js";
 import type { NetNamespace } from "./core/netns.js";
-import { NeighbourTable } from "./ipv4/neigh.js";
 import { neighOps } from "./ipv4/arp.js";
+import { NeighbourTable } from "./ipv4/neigh.js";
 
 export interface VethEndSpec {
   ns: NetNamespace;

@@ -2,7 +2,9 @@
 // (FIFO, at the current instant) and timers (ARP retransmits, conntrack and FDB ageing, link
 // delay) ordered by (time, insertion). Time only moves when the queue is empty.
 
-export type Task = (a: any, b: any) => void;
+/** A task takes up to two arguments; any (a: A, b: B) => void is one (never accepts them all). */
+export type Task = (a: never, b: never) => void;
+type Call = (a: unknown, b: unknown) => void;
 
 /** A timer handle: cancel() before it fires and it never runs. */
 export class Timer {
@@ -92,7 +94,7 @@ export class Scheduler {
       this.qHead = (i + 1) & (this.fns.length - 1);
       this.qLen--;
       n++;
-      fn(a, b);
+      (fn as Call)(a, b);
     }
     this.steps += n;
     return n;
@@ -109,7 +111,7 @@ export class Scheduler {
       const t = this.popTimer();
       this.now = t.at;
       this.steps++;
-      t.fn(t.a, t.b);
+      (t.fn as Call)(t.a, t.b);
     }
     if (until !== Number.POSITIVE_INFINITY && until > this.now) this.now = until;
   }

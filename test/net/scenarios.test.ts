@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createUdpSocket, NetCapture, NetNamespace, ping, type EchoReply } from "../../src/net/index.js";
+import { createUdpSocket, type EchoReply, NetCapture, NetNamespace, ping } from "../../src/net/index.js";
 import { DropReason, Sim } from "../../src/sim/index.js";
 import { mustParseIpv4 } from "../../src/wire/index.js";
 import { summariseFile } from "../helpers/packets.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Bridge, createUdpSocket, NetNamespace, Veth } from "../../src/net/index.js";
-import { Sim, formatTraceEvent } from "../../src/sim/index.js";
+import { formatTraceEvent, Sim } from "../../src/sim/index.js";
 import { mustParseMac } from "../../src/wire/index.js";
 
 describe("two pods on one bridge", () => {

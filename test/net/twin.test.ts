@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { createUdpSocket, NetCapture, type NetNamespace } from "../../src/net/index.js";
-import { type FrameSummary, summariseFile } from "../helpers/packets.js";
 import { describeLinux, type LinuxTwin, useLinuxTwin } from "../helpers/linux.js";
+import { type FrameSummary, summariseFile } from "../helpers/packets.js";
 import { tsharkProblems } from "../helpers/tshark.js";
 import { MACS, routerBetweenSubnets, twoPodsOneBridge } from "./topologies.js";
 

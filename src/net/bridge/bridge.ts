@@ -89,7 +89,7 @@ export class Bridge extends NetDevice {
       pkt.l3 = o + 14;
       const v = this.ns.nf.run(Hook.PreRouting, pkt, inPort, null, true);
       if (v !== Verdict.Accept) return v === Verdict.Drop ? inPort.drop(pkt, DropReason.NETFILTER_DROP) : undefined;
-      if (this.bridgedDnat !== null && this.bridgedDnat(this, inPort, pkt)) return;
+      if (this.bridgedDnat?.(this, inPort, pkt)) return;
     }
     // tcpdump puts the bridge in promiscuous mode, and a promiscuous bridge device sees every
     // frame it bridges (br_handle_frame_finish: local_rcv = dev->flags & IFF_PROMISC).

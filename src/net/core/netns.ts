@@ -5,17 +5,17 @@
 import type { Packet } from "../../packet/index.js";
 import { DropReason, type Rng, type Sim } from "../../sim/index.js";
 import {
+  asIpv4,
+  asMac,
   cidrContains,
   ethernet,
   formatCidr,
   formatIpv4,
   type Ipv4Addr,
   type Ipv4Cidr,
-  asIpv4,
   type MacAddr,
-  parseIpv4,
-  asMac,
   parseCidr,
+  parseIpv4,
   prefixMask,
 } from "../../wire/index.js";
 import { arpRcv } from "../ipv4/arp.js";
@@ -270,4 +270,4 @@ export class NetNamespace {
 /** I/G bit of the destination MAC: broadcast or multicast. */
 const isGroup = (b: Uint8Array, o: number): boolean => (b[o] & 1) === 1;
 
-export { formatCidr, cidrContains };
+export { cidrContains, formatCidr };

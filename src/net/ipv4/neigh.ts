@@ -184,7 +184,7 @@ export class NeighbourTable {
     }
     this.trace("resolve", n);
     const q = n.queue;
-    if (q && q.length) {
+    if (q?.length) {
       n.queue = null;
       for (const p of q) {
         ethernet.setDstAddr(p.buf, p.head, n.mac);

@@ -278,7 +278,7 @@ function udpErr(ns: NetNamespace, pkt: Packet, q: number, type: number, code: nu
   const saddr = ipv4.srcAddr(b, q);
   const daddr = ipv4.dstAddr(b, q);
   const sk = lookup(table(ns), daddr, udp.dstPort(b, l4), saddr, udp.srcPort(b, l4));
-  if (!sk || !sk.remoteAddr) return;
+  if (!sk?.remoteAddr) return;
   const errno = type === 11 ? "EHOSTUNREACH" : (ICMP_ERRNO[code] ?? "EHOSTUNREACH");
   const detail = type === 3 && code === 4 ? ` (next-hop MTU ${info})` : "";
   sk.emit("error", new SocketError(errno, `${errno}: ICMP type ${type} code ${code} from ${formatIpv4(ipv4.srcAddr(b, pkt.l3))}${detail}`));
