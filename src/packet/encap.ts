@@ -190,23 +190,18 @@ export function vxlanEncap(pkt: Packet, t: VxlanTemplate, flowHash = -1): number
   const sport = flowSrcPort(hash, t.srcPortMin, t.srcPortMax);
   const h = pkt.push(ENCAP);
   b.set(t.bytes, h);
+  const v = pkt.view;
   const totLen = innerLen + IP_OVER_INNER;
   const id = (t.ipId = (t.ipId + 1) & 0xffff);
   b[h + O_IP_TOS] = t.tos | ecn;
-  b[h + O_IP_TOTLEN] = totLen >>> 8;
-  b[h + O_IP_TOTLEN + 1] = totLen & 0xff;
-  b[h + O_IP_ID] = id >>> 8;
-  b[h + O_IP_ID + 1] = id & 0xff;
+  v.setUint16(h + O_IP_TOTLEN, totLen);
+  v.setUint16(h + O_IP_ID, id);
   let sum = t.ipSum + ecn + totLen + id;
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = ~((sum & 0xffff) + (sum >>> 16));
-  b[h + O_IP_CSUM] = (sum >>> 8) & 0xff;
-  b[h + O_IP_CSUM + 1] = sum & 0xff;
-  const udpLen = innerLen + UDP_OVER_INNER;
-  b[h + O_UDP_SPORT] = sport >>> 8;
-  b[h + O_UDP_SPORT + 1] = sport & 0xff;
-  b[h + O_UDP_LEN] = udpLen >>> 8;
-  b[h + O_UDP_LEN + 1] = udpLen & 0xff;
+  v.setUint16(h + O_IP_CSUM, sum & 0xffff);
+  v.setUint16(h + O_UDP_SPORT, sport);
+  v.setUint16(h + O_UDP_LEN, innerLen + UDP_OVER_INNER);
   pkt.l3 = h + O_IP;
   pkt.l4 = h + O_UDP;
   return h;
@@ -237,22 +232,24 @@ export type VxlanDecapError = (typeof VxlanDecapError)[keyof typeof VxlanDecapEr
  */
 export function vxlanDecap(pkt: Packet): number {
   const b = pkt.buf;
+  const v = pkt.view;
   const h = pkt.head;
   const len = pkt.tail - h;
   if (len < ENCAP + ETH_HLEN) return VxlanDecapError.TooShort;
-  if (b[h + O_ETHERTYPE] !== 0x08 || b[h + O_ETHERTYPE + 1] !== 0x00) return VxlanDecapError.NotIpv4;
-  if (b[h + O_IP] !== 0x45 || ((b[h + O_IP_FRAG] & 0x3f) | b[h + O_IP_FRAG + 1]) !== 0) return VxlanDecapError.IpHeader;
+  if (v.getUint16(h + O_ETHERTYPE) !== 0x0800) return VxlanDecapError.NotIpv4;
+  if (b[h + O_IP] !== 0x45 || (v.getUint16(h + O_IP_FRAG) & 0x3fff) !== 0) return VxlanDecapError.IpHeader;
   if (b[h + O_IP_PROTO] !== IPPROTO_UDP) return VxlanDecapError.NotUdp;
-  const totLen = (b[h + O_IP_TOTLEN] << 8) | b[h + O_IP_TOTLEN + 1];
-  const udpLen = (b[h + O_UDP_LEN] << 8) | b[h + O_UDP_LEN + 1];
+  const totLen = v.getUint16(h + O_IP_TOTLEN);
+  const udpLen = v.getUint16(h + O_UDP_LEN);
   if (totLen > len - O_IP || udpLen > totLen - (O_UDP - O_IP) || udpLen < UDP_OVER_INNER + ETH_HLEN)
     return VxlanDecapError.BadLength;
-  const v = h + O_VXLAN;
-  if (b[v] !== VXLAN_I || (b[v + 1] | b[v + 2] | b[v + 3] | b[v + 7]) !== 0) return VxlanDecapError.InvalidHeader;
+  // Flags byte exactly I, reserved bits zero (vxlan_rcv is stricter than RFC 7348 here).
+  const w = v.getUint32(h + O_VXLAN + 4);
+  if (v.getUint32(h + O_VXLAN) !== VXLAN_I << 24 || (w & 0xff) !== 0) return VxlanDecapError.InvalidHeader;
   // pkt.trim(O_UDP + udpLen) then pkt.pull(ENCAP), written out: the checks above cover theirs.
   pkt.tail = h + O_UDP + udpLen;
   pkt.head = h + ENCAP;
   pkt.l3 = -1;
   pkt.l4 = -1;
-  return (b[v + 4] << 16) | (b[v + 5] << 8) | b[v + 6];
+  return w >>> 8;
 }

@@ -34,8 +34,15 @@ export class Packet {
   /** The pool this descriptor returns to on free(), or null for a one-off. */
   pool: PacketPool | null = null;
 
+  /**
+   * A DataView over the same bytes, made once with the buffer: 16/32-bit big-endian field writes
+   * through it cost one call instead of two byte stores (the VXLAN hot path uses it).
+   */
+  readonly view: DataView;
+
   constructor(buf: Buffer) {
     this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** Length of the frame in bytes. */
