@@ -1,10 +1,10 @@
 // The TCP tracker on crafted segments through one namespace's conntrack (PREROUTING, then confirm).
 import { describe, expect, it } from "vitest";
-import { Hook, NetNamespace } from "../../src/net/index.js";
+import { Hook, NetNamespace, Verdict } from "../../src/net/index.js";
 import { Conntrack, CtInfo, conntrackEntries, conntrackList } from "../../src/netfilter/index.js";
 import { buildTcp, type Packet } from "../../src/packet/index.js";
 import { Sim } from "../../src/sim/index.js";
-import { mustParseIpv4, tcp } from "../../src/wire/index.js";
+import { ipv4, mustParseIpv4, tcp } from "../../src/wire/index.js";
 
 const { SYN, ACK, FIN, RST } = tcp.TcpFlags;
 const C = mustParseIpv4("10.0.1.2");
@@ -96,4 +96,34 @@ describe("TCP tracker", () => {
     expect(pass(seg("s", RST | ACK, 0, 1001))).toEqual({ ctinfo: CtInfo.EstablishedReply, state: undefined, timeout: undefined });
     expect(ct.count()).toBe(0);
   });
+
+  it("a RST from the client before any reply kills the entry but still lets the RST through", () => {
+    const { ct, seg } = setup();
+    const syn = seg("c", SYN, 1000, 0, 0, true);
+    ct.in(Hook.PreRouting, syn, null);
+    ct.confirm(syn);
+    syn.free();
+    const rst = seg("c", RST, 1001, 0);
+    ct.in(Hook.PreRouting, rst, null);
+    expect(rst.ct).toBeGreaterThanOrEqual(0);
+    expect(ct.confirm(rst)).toBe(Verdict.Accept);
+    rst.free();
+    expect(ct.count()).toBe(0);
+  });
 });
+
+describe("generic tracker", () => {
+  it("tracks other protocols by address pair for 600 s", () => {
+    const { sim, ct } = setup();
+    const p = sim.pool.alloc(64, 40);
+    const l3 = p.put(24);
+    ipv4.emit({ srcAddr: C, dstAddr: SRV, protocol: 47, ttl: 64, ident: 0, dontFrag: true, moreFrags: false, fragOffset: 0, dscp: 0, ecn: 0, payloadLen: 4 }, p.buf, l3);
+    p.l3 = l3;
+    p.l4 = l3 + 20;
+    ct.in(Hook.PreRouting, p, null);
+    ct.confirm(p);
+    p.free();
+    expect(conntrackList(ct)).toEqual(["unknown  47 600 src=10.0.1.2 dst=10.0.2.2 [UNREPLIED] src=10.0.2.2 dst=10.0.1.2 mark=0 use=1"]);
+  });
+});
+

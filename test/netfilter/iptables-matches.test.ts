@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Hook, HOOK_NAMES, Verdict } from "../../src/net/index.js";
-import { IptablesEngine, IptablesError, type IptablesEngineOptions } from "../../src/netfilter/index.js";
+import { entryPackets, IptablesEngine, IptablesError, type IptablesEngineOptions } from "../../src/netfilter/index.js";
 import { CtStateBit, type NfContext } from "../../src/netfilter/types.js";
 import type { Packet } from "../../src/packet/index.js";
 import { ipv4, tcp } from "../../src/wire/index.js";
@@ -106,13 +106,13 @@ describe("-m udp / -m tcp", () => {
     const e = oneRule("-p udp --dport 53");
     // hotdrop: DROP without reaching the policy (the chain's policy counter stays 0).
     expect(e.run("mangle", ctxFor(node, Hook.PreRouting, tiny))).toBe(Verdict.Drop);
-    expect(e.program("mangle")!.pkts[e.program("mangle")!.hookPolicy[Hook.PreRouting]]).toBe(0);
+    expect(entryPackets(e.program("mangle")!, e.program("mangle")!.hookPolicy[Hook.PreRouting])).toBe(0);
     const cut = tcpPacket("10.244.1.9", 1, "10.96.0.1", 443);
     cut.tail = cut.l4 + 12;
     expect(e.run("mangle", ctxFor(node, Hook.PreRouting, cut))).toBe(Verdict.Drop);
     const e2 = oneRule("-p tcp --dport 443");
     expect(e2.run("mangle", ctxFor(node, Hook.PreRouting, cut))).toBe(Verdict.Drop);
-    expect(e2.program("mangle")!.pkts[e2.program("mangle")!.hookPolicy[Hook.PreRouting]]).toBe(0);
+    expect(entryPackets(e2.program("mangle")!, e2.program("mangle")!.hookPolicy[Hook.PreRouting])).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createUdpSocket, Hook, icmpSendError, udpInit, Verdict } from "../../src/net/index.js";
+import { createUdpSocket, Hook, icmpSendError, ping, udpInit, Verdict } from "../../src/net/index.js";
 import { CtStateBit, nfNatMasquerade } from "../../src/netfilter/index.js";
 import { formatIpv4, icmp, ipv4, udp } from "../../src/wire/index.js";
 import { capture, daddrOf, dportOf, ip, protoOf, routedTopo } from "./conntrack.fixtures.js";
@@ -166,4 +166,60 @@ describe("SNAT / MASQUERADE", () => {
     expect(ports[1]).not.toBe(40000);
     expect(t.nf.entries().map((e) => e.reply.dport)).toEqual(ports);
   });
+
+  it("an ICMP error for a masqueraded flow comes back to the client with its own address quoted", () => {
+    const t = routedTopo();
+    t.rules.add({ table: "nat", hook: Hook.PostRouting, match: (ctx) => ctx.outdev === t.r1, action: (ctx) => nfNatMasquerade(t.nf.nat, ctx, { randomFully: true }) });
+    udpInit(t.server);
+    const cli = createUdpSocket(t.client).connect(7000, "10.0.2.2");
+    const atClient = capture(t.c0);
+    cli.send("ping");
+    t.sim.run();
+    const f = atClient.rx.find((x) => x[23] === 1)!;
+    expect(formatIpv4(ipv4.srcAddr(f, 14))).toBe("10.0.2.2");
+    expect(formatIpv4(ipv4.dstAddr(f, 14))).toBe("10.0.1.2");
+    expect(formatIpv4(ipv4.srcAddr(f, 42))).toBe("10.0.1.2");
+    expect(udp.srcPort(f, 62)).toBe(cli.localPort);
+    expectChecksumsOk(f);
+    expect(ipv4.verifyChecksum(f, 42)).toBe(true);
+    expect(udp.verifyChecksum(f, 62, ipv4.srcAddr(f, 42), ipv4.dstAddr(f, 42), udp.length(f, 62))).toBe(true);
+    expect(cli.errors.map((e) => e.code)).toEqual(["ECONNREFUSED"]);
+  });
+
+  it("ping through MASQUERADE: the echo id plays the port, the reply finds its way back", () => {
+    const t = routedTopo();
+    t.rules.add({ table: "nat", hook: Hook.PostRouting, match: (ctx) => ctx.outdev === t.r1, action: (ctx) => nfNatMasquerade(t.nf.nat, ctx) });
+    const atServer = capture(t.s0);
+    const replies: string[] = [];
+    ping(t.client, "10.0.2.2", { ident: 4242, seq: 1 }, (r) => replies.push(formatIpv4(r.from)));
+    t.sim.run();
+    expect(replies).toEqual(["10.0.2.2"]);
+    const req = atServer.rx.find((f) => f[23] === 1)!;
+    expect(formatIpv4(ipv4.srcAddr(req, 14))).toBe("10.0.2.1");
+    expect(icmp.echoIdent(req, 34)).toBe(4242);
+    expectChecksumsOk(req);
+    expect(t.nf.list()).toEqual([
+      expect.stringMatching(/^icmp {5}1 \d+ src=10\.0\.1\.2 dst=10\.0\.2\.2 type=8 code=0 id=4242 src=10\.0\.2\.2 dst=10\.0\.2\.1 type=0 code=0 id=4242 mark=0 use=1$/),
+    ]);
+  });
 });
+
+describe("tracing", () => {
+  it("notes what conntrack and NAT did on the packet (the pcapng comment) and emits ct/nat events", () => {
+    const t = withDnat(routedTopo());
+    const { events } = t.sim.trace.record();
+    const notes: string[][] = [];
+    t.r1.addTap((_d, pkt, dir) => {
+      if (dir === 1 && pkt.notes) notes.push([...pkt.notes]);
+    });
+    createUdpSocket(t.server).bind(5353);
+    createUdpSocket(t.client).bind(40000).send("x", 53, "10.96.0.10");
+    t.sim.run();
+    expect(notes.find((n) => n.some((x) => x.startsWith("DNAT")))).toEqual([
+      "ct NEW udp 10.0.1.2:40000 -> 10.96.0.10:53",
+      "DNAT 10.96.0.10:53 -> 10.0.2.2:5353 (KUBE-SEP-TEST)",
+    ]);
+    expect(events.some((e) => e.kind === "ct" && e.state === "NEW")).toBe(true);
+  });
+});
+

@@ -141,7 +141,7 @@ describe("map dispatch takes the same rules as the linear walk", () => {
         }
         const pa = linear.program("mangle")!;
         const pb = mapped.program("mangle")!;
-        return pa.pkts.every((n, i) => n === pb.pkts[i]);
+        return pa.cnt.every((n, i) => n === pb.cnt[i]);
       }),
       { numRuns: 300, seed: 20240601 },
     );

@@ -1,0 +1,150 @@
+// The iptables rule model: tables with their built-in chains (one per hook they attach to), user
+// chains, policies, rules with the ipt_ip header part (-s -d -i -o -p -f), matches and a target,
+// and per-rule and per-chain counters. This is what iptables-restore builds and iptables-save
+// prints; compile.ts turns it into the flat program the packet walk runs.
+
+import { Hook, HOOK_NAMES } from "../../net/index.js";
+import type { TableName } from "../types.js";
+import type { MatchInstance, TargetExtension } from "./xt.js";
+
+/** Tables in the order iptables-nft's iptables-save lists them (xtables_ipv4[]: mangle, raw, filter, nat). */
+export const SAVE_TABLE_ORDER: readonly TableName[] = ["mangle", "raw", "filter", "nat"];
+export const TABLE_NAMES: readonly TableName[] = ["raw", "mangle", "nat", "filter"];
+
+/** The hooks each table attaches to (iptable_raw.c, iptable_mangle.c, iptable_nat.c, iptable_filter.c). */
+export const TABLE_HOOKS: Readonly<Record<TableName, readonly Hook[]>> = {
+  raw: [Hook.PreRouting, Hook.LocalOut],
+  mangle: [Hook.PreRouting, Hook.LocalIn, Hook.Forward, Hook.LocalOut, Hook.PostRouting],
+  nat: [Hook.PreRouting, Hook.LocalIn, Hook.LocalOut, Hook.PostRouting],
+  filter: [Hook.LocalIn, Hook.Forward, Hook.LocalOut],
+};
+
+export const isTableName = (s: string): s is TableName => s === "raw" || s === "mangle" || s === "nat" || s === "filter";
+
+export type Policy = "ACCEPT" | "DROP";
+export type StandardVerdict = "ACCEPT" | "DROP" | "RETURN";
+
+export type RuleTarget =
+  /** No -j: the rule only counts. */
+  | { readonly kind: "none" }
+  | { readonly kind: "verdict"; readonly verdict: StandardVerdict }
+  /** -j CHAIN (push a return address) or -g CHAIN (goto: no return to this chain). */
+  | { readonly kind: "jump"; readonly chain: string; readonly goto: boolean }
+  | { readonly kind: "ext"; readonly ext: TargetExtension; readonly spec: unknown };
+
+/** One rule: struct ipt_entry's ipt_ip, its matches and its target, with counters. */
+export interface Rule {
+  readonly src: number;
+  readonly smsk: number;
+  readonly invSrc: boolean;
+  readonly dst: number;
+  readonly dmsk: number;
+  readonly invDst: boolean;
+  /** -i / -o: a name, "eth+" for a prefix, or null for any. */
+  readonly inIface: string | null;
+  readonly invIn: boolean;
+  readonly outIface: string | null;
+  readonly invOut: boolean;
+  /** -p: 0 for all. */
+  readonly proto: number;
+  readonly invProto: boolean;
+  /** -f: 0 none, 1 "-f" (non-first fragments only), 2 "! -f" (unfragmented and first fragments). */
+  readonly frag: 0 | 1 | 2;
+  readonly matches: readonly MatchInstance[];
+  readonly target: RuleTarget;
+  /** Counters [packets:bytes]. */
+  pkts: number;
+  bytes: number;
+}
+
+export interface Chain {
+  readonly name: string;
+  /** The hook of a built-in chain, or null for a user chain. */
+  readonly hook: Hook | null;
+  /** Policy of a built-in chain; null for user chains ("-" in iptables-save). */
+  policy: Policy | null;
+  rules: Rule[];
+  /** Policy counters of a built-in chain (the [p:b] on its ":" line). */
+  pkts: number;
+  bytes: number;
+}
+
+export class Table {
+  readonly chains = new Map<string, Chain>();
+
+  constructor(readonly name: TableName) {
+    for (const hook of TABLE_HOOKS[name])
+      this.chains.set(HOOK_NAMES[hook], { name: HOOK_NAMES[hook], hook, policy: "ACCEPT", rules: [], pkts: 0, bytes: 0 });
+  }
+
+  chain(name: string): Chain | undefined {
+    return this.chains.get(name);
+  }
+
+  /** Built-in chains in hook order. */
+  builtinChains(): Chain[] {
+    return TABLE_HOOKS[this.name].map((h) => this.chains.get(HOOK_NAMES[h])!);
+  }
+
+  /** User chains sorted by name (strcmp order), as iptables-save lists them. */
+  userChains(): Chain[] {
+    return [...this.chains.values()].filter((c) => c.hook === null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Every chain, built-ins first, as iptables-save prints them. */
+  orderedChains(): Chain[] {
+    return [...this.builtinChains(), ...this.userChains()];
+  }
+
+  /** A copy whose chains and rule arrays may be changed without touching this one (rules are shared). */
+  clone(): Table {
+    const t = new Table(this.name);
+    t.chains.clear();
+    for (const [n, c] of this.chains) t.chains.set(n, { ...c, rules: [...c.rules] });
+    return t;
+  }
+}
+
+/** The rules of one network namespace: the tables that exist. */
+export class Ruleset {
+  readonly tables = new Map<TableName, Table>();
+
+  /** The table, created with empty built-in chains if it does not exist yet. */
+  table(name: TableName): Table {
+    let t = this.tables.get(name);
+    if (t === undefined) {
+      t = new Table(name);
+      this.tables.set(name, t);
+    }
+    return t;
+  }
+
+  clone(): Ruleset {
+    const r = new Ruleset();
+    for (const [n, t] of this.tables) r.tables.set(n, t.clone());
+    return r;
+  }
+}
+
+/** A rule with every ipt_ip field at its "match anything" value. */
+export function emptyRule(): Rule {
+  return {
+    src: 0,
+    smsk: 0,
+    invSrc: false,
+    dst: 0,
+    dmsk: 0,
+    invDst: false,
+    inIface: null,
+    invIn: false,
+    outIface: null,
+    invOut: false,
+    proto: 0,
+    invProto: false,
+    frag: 0,
+    matches: [],
+    target: { kind: "none" },
+    pkts: 0,
+    bytes: 0,
+  };
+}
