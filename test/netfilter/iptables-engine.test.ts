@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { Hook, Verdict } from "../../src/net/index.js";
 import { formatProbability, IptablesEngine, probabilityToU32 } from "../../src/netfilter/index.js";
 import { CtStateBit } from "../../src/netfilter/types.js";
-import { formatIpv4 } from "../../src/wire/index.js";
 import { formatTraceEvent, type TraceEvent } from "../../src/sim/index.js";
+import { formatIpv4 } from "../../src/wire/index.js";
 import { KUBE_PROXY_RULES } from "./iptables-fixtures.js";
 import { ctxFor, ip, kubeProxyProbabilities, makeNode, recordingNat, tcpPacket, udpPacket } from "./iptables-helpers.js";
 

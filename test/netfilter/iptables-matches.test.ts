@@ -3,8 +3,8 @@
 // truncated headers (hotdrop) included.
 
 import { describe, expect, it } from "vitest";
-import { Hook, HOOK_NAMES, Verdict } from "../../src/net/index.js";
-import { entryPackets, IptablesEngine, IptablesError, type IptablesEngineOptions } from "../../src/netfilter/index.js";
+import { HOOK_NAMES, Hook, Verdict } from "../../src/net/index.js";
+import { entryPackets, IptablesEngine, type IptablesEngineOptions, IptablesError } from "../../src/netfilter/index.js";
 import { CtStateBit, type NfContext } from "../../src/netfilter/types.js";
 import type { Packet } from "../../src/packet/index.js";
 import { ipv4, tcp } from "../../src/wire/index.js";
@@ -224,6 +224,20 @@ describe("-m statistic", () => {
     const node = makeNode(3);
     const e = oneRule("-m statistic --mode random ! --probability 0.3333333333");
     expect(inv.map((x) => !x)).toEqual(Array.from({ length: 1000 }, () => hit(e, ctxFor(node, Hook.PreRouting, udpPacket("10.0.0.1", 1, "10.0.0.2", 2)))));
+  });
+
+  it("engines replacing each other in a namespace continue one stream (a resync does not replay the draws)", () => {
+    const seq = (engines: IptablesEngine[], node: Node) =>
+      engines.flatMap((e) => Array.from({ length: 32 }, () => hit(e, ctxFor(node, Hook.PreRouting, udpPacket("10.0.0.1", 1, "10.0.0.2", 2)))));
+    const spec = "-m statistic --mode random --probability 0.5";
+    const node = makeNode(11);
+    const first = seq([oneRule(spec)], node);
+    const second = seq([oneRule(spec)], node);
+    expect(second).not.toEqual(first);
+    const whole = makeNode(11);
+    const e = oneRule(spec);
+    const both = Array.from({ length: 64 }, () => hit(e, ctxFor(whole, Hook.PreRouting, udpPacket("10.0.0.1", 1, "10.0.0.2", 2))));
+    expect(first.concat(second)).toEqual(both);
   });
 
   it("an explicit rng option overrides the namespace stream", async () => {

@@ -12,11 +12,10 @@ import {
   tokenizeRestoreLine,
 } from "../../src/netfilter/index.js";
 
-const rulesOf = (text: string, chain: string, table: "filter" | "nat" = "filter"): string[] =>
+const rulesOf = (text: string, chain: string): string[] =>
   formatIptablesSave(parseIptablesRestore(text), { header: false })
     .split("\n")
-    .filter((l) => l.startsWith(`-A ${chain} `) || l === `-A ${chain}`)
-    .filter(() => table !== undefined);
+    .filter((l) => l.startsWith(`-A ${chain} `) || l === `-A ${chain}`);
 
 function errorOf(fn: () => unknown): IptablesError {
   try {
@@ -139,7 +138,6 @@ describe("commands", () => {
 
   it("comma-separated addresses give one rule per pair, sources outer", () => {
     const { rules } = parseRuleSpec(["-s", "10.0.0.1,10.0.0.2", "-d", "10.1.0.0/16,10.2.0.0/16", "-j", "ACCEPT"], { table: "filter", chain: "X", hook: null });
-    expect(rules.map((r) => [r.src, r.dst].map((a) => a >>> 24 === 10 && a)).length).toBe(4);
     expect(rules.map((r) => `${r.src & 0xff}/${(r.dst >>> 16) & 0xff}`)).toEqual(["1/1", "1/2", "2/1", "2/2"]);
   });
 

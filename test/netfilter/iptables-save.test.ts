@@ -89,6 +89,11 @@ const REFUSED: ReadonlyArray<readonly [string, string]> = [
   ["DNAT in filter", "*filter\n-A INPUT -p tcp -j DNAT --to-destination 1.1.1.1\nCOMMIT\n"],
   ["MASQUERADE in PREROUTING", "*nat\n-A PREROUTING -j MASQUERADE\nCOMMIT\n"],
   ["SNAT reached from PREROUTING", "*nat\n:X - [0:0]\n-A X -j SNAT --to-source 1.1.1.1\n-A PREROUTING -j X\nCOMMIT\n"],
+  ["REJECT in mangle", "*mangle\n-A INPUT -j REJECT\nCOMMIT\n"],
+  ["MASQUERADE in filter", "*filter\n-A FORWARD -j MASQUERADE\nCOMMIT\n"],
+  ["addrtype --limit-iface-out in INPUT", "*filter\n-A INPUT -m addrtype --dst-type LOCAL --limit-iface-out -j ACCEPT\nCOMMIT\n"],
+  ["addrtype --limit-iface-in in OUTPUT", "*filter\n-A OUTPUT -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT\nCOMMIT\n"],
+  ["MASQUERADE in a chain PREROUTING jumps to", "*nat\n:X - [0:0]\n-A PREROUTING -j X\n-A X -j MASQUERADE\nCOMMIT\n"],
   ["REJECT tcp-reset with udp", "*filter\n-A INPUT -p udp -j REJECT --reject-with tcp-reset\nCOMMIT\n"],
   ["DNAT port without a protocol", "*nat\n-A PREROUTING -j DNAT --to-destination 10.0.0.1:80\nCOMMIT\n"],
   ["deleting a referenced chain", "*filter\n:FOO - [0:0]\n-A FOO -j ACCEPT\n-A INPUT -j FOO\n-X FOO\nCOMMIT\n"],
@@ -142,6 +147,10 @@ describeLinux("iptables-save against the real iptables (nf_tables) in a throwawa
       "*filter\n-A INPUT -p tcp -m tcp -m tcp --dport 1 -j ACCEPT\nCOMMIT\n",
       "*filter\n:Y - [0:0]\n-A INPUT -m comment --comment a -m mark --mark 1 -m comment --comment b -j Y\nCOMMIT\n",
       "*nat\n:X - [0:0]\n-A X -j MASQUERADE\n-A POSTROUTING -j X\nCOMMIT\n",
+      "*filter\n:X - [0:0]\n-A X -j REJECT\n-A X -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT\nCOMMIT\n",
+      // A match's hook restriction is not carried through a jump by iptables-nft (a target's is).
+      "*filter\n:X - [0:0]\n-A INPUT -j X\n-A X -m addrtype --dst-type LOCAL --limit-iface-out -j ACCEPT\nCOMMIT\n",
+      "*raw\n-A PREROUTING -j MARK --set-mark 1\n-A PREROUTING -j LOG\nCOMMIT\n",
       // (-R of a rule added in the same restore crashes iptables-nft 1.8.9: see the --noflush test.)
       "*filter\n:Y - [0:0]\n-A INPUT -j Y\n-F Y\n-A Y -j RETURN\n-A Y -j DROP\n-I Y 1 -j ACCEPT\n-I Y 3 -p udp -j ACCEPT\n-D Y -j RETURN\n-D Y 1\n-P INPUT DROP\nCOMMIT\n",
     ];

@@ -3,10 +3,10 @@
 // spellings, LOG into the trace.
 
 import { describe, expect, it } from "vitest";
-import { EthDevice, Hook, HOOK_NAMES, Verdict } from "../../src/net/index.js";
+import { EthDevice, HOOK_NAMES, Hook, Verdict } from "../../src/net/index.js";
 import { IptablesEngine, type IptablesEngineOptions } from "../../src/netfilter/index.js";
 import type { TraceEvent } from "../../src/sim/index.js";
-import { ip, ctxFor, makeNode, recordingNat, tcpPacket, udpPacket } from "./iptables-helpers.js";
+import { ctxFor, ip, makeNode, recordingNat, tcpPacket, udpPacket } from "./iptables-helpers.js";
 
 const engine = (table: string, lines: string[], opts: IptablesEngineOptions = {}) =>
   new IptablesEngine({ ...opts, rules: `*${table}\n${lines.join("\n")}\nCOMMIT\n` });

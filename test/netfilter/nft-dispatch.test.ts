@@ -10,8 +10,8 @@ import {
   IptablesEngine,
   MIN_SEGMENT,
   nftMaps,
-  planSegments,
   parseIptablesRestore,
+  planSegments,
   ServiceVerdictMap,
 } from "../../src/netfilter/index.js";
 import { ipv4 } from "../../src/wire/index.js";
@@ -152,7 +152,11 @@ describe("map dispatch takes the same rules as the linear walk", () => {
     const nodeB = makeNode(9);
     const verdicts = (dispatch: "linear" | "map", n: ReturnType<typeof makeNode>) => {
       const calls: string[] = [];
-      const e = new IptablesEngine({ rules: KUBE_PROXY_RULES, dispatch, nat: { setupNat: (_c, r, m) => (calls.push(`${m} ${r.minAddr}:${r.minPort}`), Verdict.Accept) } });
+      const setupNat = (_c: unknown, r: { minAddr: number; minPort: number }, m: string) => {
+        calls.push(`${m} ${r.minAddr}:${r.minPort}`);
+        return Verdict.Accept;
+      };
+      const e = new IptablesEngine({ rules: KUBE_PROXY_RULES, dispatch, nat: { setupNat } });
       for (let i = 0; i < 200; i++) {
         const vip = ["10.96.0.1", "10.96.0.10", "10.96.0.20", "10.96.0.30", "10.96.0.99", "192.168.0.10"][i % 6];
         const port = [443, 53, 80, 9153, 30080, 31080][(i >> 1) % 6];
@@ -186,8 +190,9 @@ describe("formatNftRuleset", () => {
 
   it("prints each map's elements (first rule per key) and the lookup rule", () => {
     const e = new IptablesEngine({ rules, dispatch: "map" });
-    const maps = nftMaps(e.mapSegments(), (t) => e.program(t as "nat"));
-    expect(formatNftRuleset(maps)).toBe(
+    const maps = nftMaps(e.mapSegments(), (t) => e.program(t));
+    expect(formatNftRuleset(maps)).toBe(e.formatNft());
+    expect(e.formatNft()).toBe(
       [
         "table ip kubewire {",
         "\tmap nat-KUBE-SERVICES {",
@@ -218,7 +223,8 @@ describeLinux("formatNftRuleset against the real nft (v1.0.6) in a throwaway net
   const twin = useLinuxTwin();
   it("nft -f accepts the text and lists the same elements and rules back", () => {
     const e = new IptablesEngine({ rules: KUBE_PROXY_RULES, dispatch: "map" });
-    const text = formatNftRuleset(nftMaps(e.mapSegments(), (t) => e.program(t as "nat")));
+    const text = e.formatNft({ table: "kube-proxy" });
+    expect(text.startsWith("table ip kube-proxy {")).toBe(true);
     const t = twin();
     const ns = t.ns("node");
     t.exec(ns, ["nft", "-f", "-"], { input: text });
@@ -226,7 +232,7 @@ describeLinux("formatNftRuleset against the real nft (v1.0.6) in a throwaway net
     const elements = (s: string) => [...s.matchAll(/(\d+\.\d+\.\d+\.\d+ \. \w+ \. \d+ : (?:jump|goto) [\w-]+|\d+\.\d+\.\d+\.\d+ \. \w+ \. \d+ : \w+)/g)].map((m) => m[1]).sort();
     expect(elements(listed)).toEqual(elements(text));
     expect(elements(text).length).toBeGreaterThan(5);
-    const lines = (s: string) => s.split("\n").filter((l) => !/^\t\t(elements = |\t\t\t     )/.test(l) && !/^\t\t\t     /.test(l));
+    const lines = (s: string) => s.split("\n").filter((l) => !/^\t\t(elements = |\t\t\t {5})/.test(l) && !/^\t\t\t {5}/.test(l));
     expect(lines(listed)).toEqual(lines(text));
   });
 });

@@ -1,11 +1,11 @@
 // Compiling a table into the flat program the packet walk runs, laid out like the kernel's
 // table blob (ip_tables.c translate_table): every chain's rules back to back, a built-in chain
 // ending in its policy entry (the hook's underflow), a user chain in an implicit RETURN. The
-// ipt_ip part of each rule sits in typed arrays read inline; its matches are fused into one
-// closure; jumps are resolved to program offsets. With map dispatch, runs of service rules get a
-// verdict map at their first offset (see ../nft/segments.ts).
+// ipt_ip part of each rule sits in one interleaved Int32Array read inline by the walk; its
+// matches are fused into one closure; jumps are resolved to program offsets. With map dispatch,
+// runs of service rules get a verdict map at their first offset (see ../nft/segments.ts).
 
-import { HOOK_NAMES, type Hook, Verdict } from "../../net/index.js";
+import { Verdict } from "../../net/index.js";
 import { planSegments } from "../nft/segments.js";
 import { ServiceVerdictMap } from "../nft/vmap.js";
 import type { TableName } from "../types.js";
@@ -152,7 +152,7 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
   for (let pc = 0; pc < n; pc++) p.ent[pc * ENT_SIZE + E_RESUME] = -1;
   for (const c of chains) {
     const base = startOf.get(c.name)!;
-    c.rules.forEach((r, i) => compileRule(p, base + i, r, c, i + 1, startOf, env));
+    for (let i = 0; i < c.rules.length; i++) compileRule(p, base + i, c.rules[i], c, i + 1, startOf, env);
     const end = base + c.rules.length;
     const o = end * ENT_SIZE;
     p.chainOf[end] = c;
@@ -247,5 +247,3 @@ export function entryText(p: Program, pc: number): string {
   }
   return s;
 }
-
-export const hookName = (h: Hook): string => HOOK_NAMES[h];

@@ -8,6 +8,7 @@ import { HOOK_NAMES, type NetNamespace, Verdict } from "../../net/index.js";
 import type { Rng } from "../../sim/index.js";
 import { ipv4 } from "../../wire/index.js";
 import { natApiOf } from "../hooks.js";
+import { formatNftRuleset, type NftPrintOptions, nftMaps } from "../nft/print.js";
 import type { NatApi, NfContext, RuleTableRunner, TableName } from "../types.js";
 import {
   compileTable,
@@ -45,6 +46,8 @@ import { formatIptablesSave, type SaveOptions } from "./save.js";
 import { IpSetRegistry } from "./sets.js";
 import { type MatchFn, type TargetFn, XT_CONTINUE, type XtEnv, XtParam } from "./xt.js";
 
+const STATISTIC_STREAM = "iptables/statistic";
+
 export interface IptablesEngineOptions {
   /** Initial rules, as iptables-restore text. */
   rules?: string;
@@ -54,7 +57,7 @@ export interface IptablesEngineOptions {
   dispatch?: Dispatch;
   /** NAT for DNAT/SNAT/MASQUERADE; default: the namespace's (installNetfilter's). */
   nat?: NatApi;
-  /** The statistic match's random stream; default ns.rng.derive("iptables/statistic"). */
+  /** The statistic match's random stream; default ns.rng.derive("iptables/statistic"), shared by the namespace's engines. */
   rng?: Rng;
   /** Named sets for -m set; default: a new empty registry. */
   sets?: IpSetRegistry;
@@ -81,7 +84,11 @@ export class IptablesEngine implements RuleTableRunner {
   private readonly frames: Frame[] = [];
   private depth = 0;
   private rng: Rng | null;
+  /** The namespace `rng` belongs to (null: given by the options, used everywhere). */
+  private rngNs: NetNamespace | null = null;
   private readonly nat: NatApi | null;
+  private nsNat: NatApi | null = null;
+  private natNs: NetNamespace | null = null;
   readonly dispatch: Dispatch;
   readonly sets: IpSetRegistry;
   readonly env: XtEnv;
@@ -92,14 +99,37 @@ export class IptablesEngine implements RuleTableRunner {
     this.rng = opts.rng ?? null;
     this.nat = opts.nat ?? null;
     this.env = {
-      natFor: (ns) => this.nat ?? natApiOf(ns),
+      natFor: (ns) => this.natFor(ns),
       sets: this.sets,
       recent: new Map<string, RecentTable>(),
-      randomU32: (ns: NetNamespace) => (this.rng ??= ns.rng.derive("iptables/statistic")).u32(),
+      randomU32: (ns: NetNamespace) => this.statisticRng(ns).u32(),
       tcpReset: opts.tcpReset ?? null,
       onLog: opts.onLog ?? null,
     };
     if (opts.rules !== undefined) this.restore(opts.rules, { file: opts.file });
+  }
+
+  /**
+   * The statistic match's stream: the option's, else one per namespace kept in ns.state, so that
+   * engines replacing each other in a namespace continue the same sequence.
+   */
+  private statisticRng(ns: NetNamespace): Rng {
+    if (this.rng !== null && (this.rngNs === ns || this.rngNs === null)) return this.rng;
+    let r = ns.state.get(STATISTIC_STREAM) as Rng | undefined;
+    if (r === undefined) ns.state.set(STATISTIC_STREAM, (r = ns.rng.derive(STATISTIC_STREAM)));
+    this.rng = r;
+    this.rngNs = ns;
+    return r;
+  }
+
+  /** The NatApi given in the options, else the namespace's (installNetfilter's), looked up once per namespace. */
+  private natFor(ns: NetNamespace): NatApi | null {
+    if (this.nat !== null) return this.nat;
+    if (this.natNs !== ns || this.nsNat === null) {
+      this.nsNat = natApiOf(ns);
+      this.natNs = ns;
+    }
+    return this.nsNat;
   }
 
   /** The rules (counters as of the last save()/syncCounters()). */
@@ -177,6 +207,14 @@ export class IptablesEngine implements RuleTableRunner {
     return out;
   }
 
+  /** `nft list ruleset` text for the verdict maps of map dispatch (empty table when linear). */
+  formatNft(opts: NftPrintOptions = {}): string {
+    return formatNftRuleset(
+      nftMaps(this.mapSegments(), (t) => this.programs.get(t)),
+      opts,
+    );
+  }
+
   /** A -m recent list (/proc/net/xt_recent/NAME). */
   recent(name: string): RecentTable | undefined {
     return this.env.recent.get(name);
@@ -228,6 +266,7 @@ export class IptablesEngine implements RuleTableRunner {
     const cnt = prog.cnt;
     const fns = prog.fns;
     const segments = prog.segmentList;
+    const hasSegments = segments.length > 0;
     const saddr = p.saddr | 0;
     const daddr = p.daddr | 0;
     const pr = p.proto;
@@ -238,7 +277,7 @@ export class IptablesEngine implements RuleTableRunner {
     for (;;) {
       let o = pc * ENT_SIZE;
       let viaMap = false;
-      const segIndex = ent[o + E_SEG];
+      const segIndex = hasSegments ? ent[o + E_SEG] : 0;
       if (segIndex !== 0) {
         const seg = segments[segIndex - 1];
         const next = segmentLookup(seg, p);
@@ -251,9 +290,10 @@ export class IptablesEngine implements RuleTableRunner {
       }
       const fl = ent[o + E_FLAGS];
       if (!viaMap) {
+        // ip_packet_match (the destination first: it is what tells service rules apart).
         if (
-          ((saddr & ent[o + E_SMSK]) !== ent[o + E_SRC]) !== ((fl & F_INV_SRC) !== 0) ||
           ((daddr & ent[o + E_DMSK]) !== ent[o + E_DST]) !== ((fl & F_INV_DST) !== 0) ||
+          ((saddr & ent[o + E_SMSK]) !== ent[o + E_SRC]) !== ((fl & F_INV_SRC) !== 0) ||
           ((fl & F_PROTO) !== 0 && (pr !== ((fl >>> 8) & 0xff)) !== ((fl & F_INV_PROTO) !== 0)) ||
           ((fl & F_FRAG) !== 0 && !isFrag !== ((fl & F_INV_FRAG) !== 0))
         ) {

@@ -3,7 +3,7 @@
 // and per-rule and per-chain counters. This is what iptables-restore builds and iptables-save
 // prints; compile.ts turns it into the flat program the packet walk runs.
 
-import { Hook, HOOK_NAMES } from "../../net/index.js";
+import { HOOK_NAMES, Hook } from "../../net/index.js";
 import type { TableName } from "../types.js";
 import type { MatchInstance, TargetExtension } from "./xt.js";
 

@@ -7,8 +7,8 @@
 import { Hook } from "../../net/index.js";
 import type { TableName } from "../types.js";
 import { IptablesError } from "./errors.js";
-import { fail } from "./fail.js";
 import { MATCHES, PROTO_MATCH, STANDARD_VERDICTS, TARGETS } from "./extensions.js";
+import { fail } from "./fail.js";
 import type { Rule, RuleTarget } from "./model.js";
 import { type AddrMask, parseAddrList, parseProtocol } from "./values.js";
 import type { MatchExtension, MatchInstance, OptionDef, RuleInfo, TargetExtension } from "./xt.js";

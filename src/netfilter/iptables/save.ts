@@ -3,10 +3,10 @@
 // name, each rule as "-A CHAIN" + the ipt_ip part (-s -d -i -o -p -f, "!" in front, /32 on hosts,
 // masks as prefix lengths) + "-m NAME" and the match's own save() per match + the target.
 
-import { formatAddrMask, protocolName } from "./values.js";
+import type { TableName } from "../types.js";
 import type { Chain, Rule, Ruleset, Table } from "./model.js";
 import { SAVE_TABLE_ORDER } from "./model.js";
-import type { TableName } from "../types.js";
+import { formatAddrMask, protocolName } from "./values.js";
 
 export interface SaveOptions {
   /** Print [packets:bytes] before each rule (iptables-save -c). Chain counters are always printed. */

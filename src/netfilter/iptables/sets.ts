@@ -84,7 +84,7 @@ export class IpSet {
   /** Hot path, hash:ip,port. */
   hasIpPort(addr: number, proto: number, port: number): boolean {
     const s = this.ports.get(addr | 0);
-    return s !== undefined && s.has((proto << 16) | port);
+    return s?.has((proto << 16) | port) ?? false;
   }
 
   /** Hot path, hash:net: the longest prefix first, as the kernel walks its cidr list. */

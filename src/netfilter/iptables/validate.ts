@@ -62,7 +62,19 @@ export function validateTable(t: Table, lineOf: (r: Rule) => number | undefined 
   const hooks = reachingHooks(t);
   for (const c of t.chains.values()) {
     const reach = hooks.get(c.name)!;
+    // Match hook checks apply in built-in chains only: iptables-nft (nft_compat) does not carry a
+    // match's hook restriction through jumps, while a target's it does.
+    const matchReach = c.hook !== null ? 1 << c.hook : 0;
     for (const r of c.rules) {
+      for (const m of r.matches) {
+        const allowed = m.ext.hooks?.(m.spec);
+        if (allowed !== undefined && (matchReach & ~allowed) !== 0)
+          throw new IptablesError(`-m ${m.ext.name} with these options is not valid in ${c.name} (only from ${hookNames(allowed)})`, {
+            line: lineOf(r),
+            token: `-m ${m.ext.name}`,
+            expected: `a chain of ${hookNames(allowed)}`,
+          });
+      }
       if (r.target.kind !== "ext") continue;
       const ext = r.target.ext;
       const line = lineOf(r);

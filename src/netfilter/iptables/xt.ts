@@ -103,6 +103,8 @@ export interface MatchExtension<S = unknown> {
   /** The options as iptables-save prints them, each preceded by a space (" --dport 53"). */
   save(spec: S): string;
   compile(spec: S, env: XtEnv): MatchFn;
+  /** Hooks (1 << Hook) the match may be reached from with these options (checkentry); undefined: any. */
+  hooks?(spec: S): number | undefined;
 }
 
 /** A target extension (-j NAME). */

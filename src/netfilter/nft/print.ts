@@ -5,8 +5,8 @@
 // continued on lines indented by three tabs and five spaces).
 
 import { formatIpv4 } from "../../wire/index.js";
-import type { MapSegment } from "../iptables/compile.js";
-import type { Program } from "../iptables/compile.js";
+import type { MapSegment, Program } from "../iptables/compile.js";
+import type { TableName } from "../types.js";
 import { mapVerdict } from "./segments.js";
 
 export interface NftPrintOptions {
@@ -34,7 +34,7 @@ export interface NftMap {
 const protoName = (p: number): string => (p === 6 ? "tcp" : p === 17 ? "udp" : `${p}`);
 
 /** The elements of each segment, in rule order (first match), with the verdict of each rule. */
-export function nftMaps(segments: readonly MapSegment[], programs: (table: string) => Program | undefined): NftMap[] {
+export function nftMaps(segments: readonly MapSegment[], programs: (table: TableName) => Program | undefined): NftMap[] {
   const seen = new Map<string, number>();
   return segments.map((seg) => {
     const prog = programs(seg.table)!;

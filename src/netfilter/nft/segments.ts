@@ -4,8 +4,8 @@
 // service rules becomes one map lookup; the first rule of the run with the packet's key is the
 // one the linear walk would have matched first, since no other rule of the run can match it.
 
-import type { Rule, RuleTarget } from "../iptables/model.js";
 import type { PortsSpec, TcpSpec } from "../iptables/matches/tcpudp.js";
+import type { Rule, RuleTarget } from "../iptables/model.js";
 import type { ServiceKey } from "./vmap.js";
 
 /** Shorter runs are walked linearly: a lookup costs about as much as four rule checks. */

@@ -2,7 +2,7 @@
 // the address's route type as inet_dev_addr_type gives it, optionally looked up for the incoming
 // or outgoing device only (--limit-iface-in / --limit-iface-out).
 
-import type { NetDevice, NetNamespace } from "../../../net/index.js";
+import { Hook, type NetDevice, type NetNamespace } from "../../../net/index.js";
 import { fail } from "../fail.js";
 import { defineMatch } from "../xt.js";
 
@@ -98,6 +98,13 @@ export const addrtypeMatch = defineMatch<AddrtypeSpec>({
     if (spec.limitOut) s += " --limit-iface-out";
     return s;
   },
+  // addrtype_mt_checkentry_v1: no input device after routing, no output device before it.
+  hooks: (spec) =>
+    spec.limitIn
+      ? (1 << Hook.PreRouting) | (1 << Hook.LocalIn) | (1 << Hook.Forward)
+      : spec.limitOut
+        ? (1 << Hook.Forward) | (1 << Hook.LocalOut) | (1 << Hook.PostRouting)
+        : undefined,
   compile(spec) {
     const { source, dest, invSource, invDest, limitIn, limitOut } = spec;
     return (p) => {
