@@ -1,0 +1,123 @@
+// Two views of the kube-proxy nftables table: the transaction as knftables' Fake.Dump() prints it
+// ("add chain ip kube-proxy …", what pkg/proxy/nftables/proxier_test.go compares), and the table as
+// `nft list ruleset` prints it once loaded (nftables' rule.c/statement.c: symbolic priorities,
+// `meta mark` with 32-bit constants, single-element anonymous sets folded, blank line between objects).
+
+import type { NftChain, NftElement, NftSet, NftTable } from "./nftables.js";
+
+const q = (s: string): string => `"${s}"`;
+
+function elementText(e: NftElement, sep = " . "): string {
+  const comment = e.comment === undefined ? "" : ` comment ${q(e.comment)}`;
+  return `${e.key.join(sep)}${comment}${e.value ? ` : ${e.value.join(" ")}` : ""}`;
+}
+
+/** knftables Fake.Dump(): one "add" line per object, rule and element. */
+export function knftablesDump(t: NftTable): string {
+  const p = `${t.family} ${t.name}`;
+  const out = [`add table ${p} { comment ${q(t.comment)} ; }`];
+  for (const c of t.chains) {
+    const props: string[] = [];
+    if (c.base) props.push(`type ${c.base.type} hook ${c.base.hook} priority ${c.base.priority}`);
+    if (c.comment !== undefined) props.push(`comment ${q(c.comment)}`);
+    out.push(`add chain ${p} ${c.name}${props.length ? ` { ${props.join(" ; ")} ; }` : ""}`);
+  }
+  for (const s of t.sets) {
+    const props = [`type ${s.type}`];
+    if (s.flags) props.push(`flags ${s.flags.join(",")}`);
+    if (s.timeout !== undefined) props.push(`timeout ${s.timeout}s`);
+    if (s.comment !== undefined) props.push(`comment ${q(s.comment)}`);
+    out.push(`add ${s.kind} ${p} ${s.name} { ${props.join(" ; ")} ; }`);
+  }
+  for (const c of t.chains) for (const r of c.rules) out.push(`add rule ${p} ${c.name} ${r.rule}${r.comment === undefined ? "" : ` comment ${q(r.comment)}`}`);
+  for (const s of t.sets) for (const e of s.elements) out.push(`add element ${p} ${s.name} { ${elementText(e)} }`);
+  return `${out.join("\n")}\n`;
+}
+
+/** nft's standard priority names (rule.c std_prios) where nft 1.0.6 accepts them for the hook: dstnat on prerouting, srcnat on postrouting. */
+function priorityText(c: NonNullable<NftChain["base"]>): string {
+  const names: [string, number, readonly string[]][] = [
+    ["raw", -300, []],
+    ["mangle", -150, []],
+    ["dstnat", -100, ["prerouting"]],
+    ["filter", 0, []],
+    ["security", 50, []],
+    ["srcnat", 100, ["postrouting"]],
+  ];
+  let best: [string, number] | null = null;
+  for (const [n, v, hooks] of names) {
+    if (hooks.length > 0 && !hooks.includes(c.hook)) continue;
+    const d = c.priority - v;
+    if (Math.abs(d) <= 10 && (best === null || Math.abs(d) < Math.abs(best[1]))) best = [n, d];
+  }
+  if (best === null) return String(c.priority);
+  return best[1] === 0 ? best[0] : `${best[0]} ${best[1] < 0 ? "-" : "+"} ${Math.abs(best[1])}`;
+}
+
+/** A 32-bit constant as nft prints a meta mark operand. */
+const hex32 = (s: string): string => `0x${Number(s).toString(16).padStart(8, "0")}`;
+
+/** A rule as nft lists it after the kernel round trip. */
+export function nftRuleText(rule: string): string {
+  let r = rule
+    .replace(/^mark set mark or (\S+)/, (_, m: string) => `meta mark set meta mark | ${hex32(m)}`)
+    .replace(/^mark set mark xor (\S+)/, (_, m: string) => `meta mark set meta mark ^ ${hex32(m)}`)
+    .replace(/^mark and (\S+) == 0 /, (_, m: string) => `meta mark & ${hex32(m)} == 0x00000000 `);
+  // Anonymous sets: " , " separators become ", "; a single element is folded into a plain comparison.
+  r = r.replace(/\{ ([^{}]*) \}/g, (_whole, inner: string) => {
+    if (/ : /.test(inner) || /^ip saddr$/.test(inner)) return `{ ${inner.replace(/ , /g, ", ")} }`;
+    const items = inner.split(/ ?, ?/).map((x) => x.trim());
+    return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
+  });
+  return r;
+}
+
+/** nft prints set timeouts as d/h/m/s. */
+function duration(seconds: number): string {
+  let s = seconds;
+  let out = "";
+  for (const [unit, n] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+  ] as const) {
+    if (s >= n) {
+      out += `${Math.floor(s / n)}${unit}`;
+      s %= n;
+    }
+  }
+  return s > 0 || out === "" ? `${out}${s}s` : out;
+}
+
+function setBlock(s: NftSet): string[] {
+  const lines = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.type}`];
+  // nft gives a dynamic set created without a size its default, 65535, and lists it.
+  if (s.flags?.includes("dynamic")) lines.push("\t\tsize 65535");
+  if (s.flags) lines.push(`\t\tflags ${s.flags.join(",")}`);
+  if (s.timeout !== undefined) lines.push(`\t\ttimeout ${duration(s.timeout)}`);
+  if (s.comment !== undefined) lines.push(`\t\tcomment ${q(s.comment)}`);
+  if (s.elements.length > 0) lines.push(`\t\telements = { ${s.elements.map((e) => elementText(e)).join(",\n\t\t\t     ")} }`);
+  lines.push("\t}");
+  return lines;
+}
+
+function chainBlock(c: NftChain): string[] {
+  const lines = [`\tchain ${c.name} {`];
+  if (c.comment !== undefined) lines.push(`\t\tcomment ${q(c.comment)}`);
+  if (c.base) lines.push(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base)}; policy accept;`);
+  for (const r of c.rules) lines.push(`\t\t${nftRuleText(r.rule)}${r.comment === undefined ? "" : ` comment ${q(r.comment)}`}`);
+  lines.push("\t}");
+  return lines;
+}
+
+/** `nft list ruleset` for the table: comment, sets and maps, then chains, each in creation order. */
+export function nftListRuleset(t: NftTable): string {
+  const blocks = [...t.sets.map(setBlock), ...t.chains.map(chainBlock)];
+  const out = [`table ${t.family} ${t.name} {`, `\tcomment ${q(t.comment)}`];
+  blocks.forEach((b, i) => {
+    if (i > 0) out.push("");
+    out.push(...b);
+  });
+  out.push("}");
+  return `${out.join("\n")}\n`;
+}
