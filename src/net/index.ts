@@ -15,6 +15,8 @@ export * from "./ipv4/neigh.js";
 export * from "./ipv4/output.js";
 export * from "./ipv4/ping.js";
 export * from "./ipv4/route.js";
+export * from "./ipv4/tcp-api.js";
 export * from "./ipv4/udp.js";
+export * from "./underlay/index.js";
 export * from "./veth.js";
 export * from "./vxlan.js";

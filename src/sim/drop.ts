@@ -41,6 +41,8 @@ export const DropReason = {
   TCP_INVALID: 35,
   TCP_RESET: 36,
   ICMP_RATELIMIT: 37,
+  /** A frame the UDP underlay cannot carry: only VXLAN-over-UDP to a peer (and ARP for one) travels. */
+  UNDERLAY_NOT_CARRIED: 38,
 } as const;
 
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
