@@ -12,3 +12,4 @@ export * from "./dns/index.js";
 export * from "./manifest/index.js";
 export * from "./model.js";
 export * from "./proxy/index.js";
+export * from "./split.js";

@@ -60,8 +60,11 @@ export class NetCapture {
   private write(dev: NetDevice, pkt: Packet): void {
     const t = dev.ns.sim.sched.now;
     this.packets++;
-    this.pcapng.writePacket(this.ids.get(dev)!, t, pkt.buf, pkt.head, pkt.tail, pkt.notes);
+    const notes = pkt.notes;
+    this.pcapng.writePacket(this.ids.get(dev)!, t, pkt.buf, pkt.head, pkt.tail, notes !== null && notes.length > 0 ? notes : null);
     this.perIf.get(dev)?.writePacket(t, pkt.buf, pkt.head, pkt.tail);
+    // A note goes on the first capture of the packet after the decision it records, not on every later hop.
+    if (notes !== null) notes.length = 0;
   }
 
   /** Stops tapping and flushes and closes every file. */

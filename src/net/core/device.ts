@@ -50,6 +50,8 @@ export abstract class NetDevice {
   rxHandler: ((dev: NetDevice, pkt: Packet) => void) | null = null;
   /** The bridge this device is a port of, or null. */
   master: NetDevice | null = null;
+  /** Whether captures see received frames (loopback: a looped frame is captured once, when sent). */
+  protected readonly tapsRx: boolean = true;
   /** No ARP on this device (loopback, point-to-point): the stack fills the link header itself. */
   readonly noarp: boolean = false;
 
@@ -79,7 +81,7 @@ export abstract class NetDevice {
       pkt.notes ??= [];
       this.traceIo(pkt, "rx");
     }
-    if (this.taps !== null) this.tap(pkt, RX);
+    if (this.taps !== null && this.tapsRx) this.tap(pkt, RX);
     if (this.rxHandler !== null) this.rxHandler(this, pkt);
     else this.ns.netifReceive(this, pkt);
   }

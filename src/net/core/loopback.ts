@@ -10,6 +10,8 @@ import type { NetNamespace } from "./netns.js";
 export class Loopback extends NetDevice {
   readonly kind = "loopback";
   override readonly noarp = true;
+  // tcpdump on Linux's lo shows each looped packet once, not on transmit and again on receive.
+  protected override readonly tapsRx = false;
 
   constructor(ns: NetNamespace) {
     super(ns, "lo", asMac(0), 65536);

@@ -22,6 +22,7 @@ import { arpRcv } from "../ipv4/arp.js";
 import { icmpRcv } from "../ipv4/icmp.js";
 import { ipRcv } from "../ipv4/input.js";
 import { type Route, RouteTable, RT_TABLE_MAIN } from "../ipv4/route.js";
+import { tcpInit } from "../ipv4/tcp.js";
 import { udpInit } from "../ipv4/udp.js";
 import type { NetDevice } from "./device.js";
 import { Loopback } from "./loopback.js";
@@ -98,6 +99,7 @@ export class NetNamespace {
     // Every Linux namespace speaks ICMP and UDP (a closed UDP port answers port unreachable).
     this.protocols[1] = icmpRcv;
     udpInit(this);
+    tcpInit(this);
   }
 
   /** Registers a device created in this namespace. Names are unique per namespace. */

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The kubewire bin.
+import { main } from "./cli.js";
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,83 @@
+// Field readers shared by the step types: names and addresses checked for syntax where they are
+// written, kept with their position for the checks against the cluster.
+
+import { parseDuration } from "../duration.js";
+import { code, type Located } from "../model.js";
+import { type HostRef, parseHost, parseTarget, type TargetRef } from "../refs.js";
+import type { Cursor } from "../yaml.js";
+import type { CheckContext } from "./registry.js";
+
+export const locate = <T>(c: Cursor, value: T): Located<T> => ({ value, at: c.position(), path: c.path });
+
+/** A required string field, located. */
+export function readLocated(c: Cursor, expected: string): Located<string> | undefined {
+  const s = c.requiredStr(expected);
+  return s === undefined ? undefined : locate(c, s);
+}
+
+/** A host that sends (a pod, a node, an external host). */
+export function readSender(c: Cursor): Located<HostRef> | undefined {
+  const s = c.requiredStr("a pod, node or external host (client, ns/client, node/node-1, external/laptop)");
+  if (s === undefined) return undefined;
+  const h = parseHost(s);
+  if (!h.ok) return void c.error(code("invalid-value"), h.message, { hint: h.hint });
+  if (h.value.kind === "ip" || h.value.kind === "service" || h.value.kind === "lb")
+    return void c.error(code("invalid-value"), `traffic is sent from a pod, a node or an external host, not from ${h.value.kind === "ip" ? "an address" : "a Service"}`, {
+      hint: "to send from outside the cluster, add a step `external-host: {name: laptop, address: …}` and use from: external/laptop",
+    });
+  return locate(c, h.value);
+}
+
+/** A host to send to (no port): ping's target. */
+export function readHost(c: Cursor): Located<HostRef> | undefined {
+  const s = c.requiredStr("a host: a pod, svc/NAME, node/NAME, external/NAME or an IPv4 address");
+  if (s === undefined) return undefined;
+  const h = parseHost(s);
+  if (!h.ok) return void c.error(code("invalid-ip"), h.message, { hint: h.hint });
+  return locate(c, h.value);
+}
+
+/** HOST:PORT. */
+export function readTarget(c: Cursor, protocol: string): Located<TargetRef> | undefined {
+  const s = c.kind === "number" ? undefined : c.requiredStr("HOST:PORT, e.g. 10.96.0.10:53, server:9000 or svc/web:80");
+  if (c.kind === "number") c.wrongType("HOST:PORT", "a number alone is not a target: write HOST:PORT");
+  if (s === undefined) return undefined;
+  const t = parseTarget(s, protocol);
+  if (!t.ok) return void c.error(code(/address/.test(t.message) ? "invalid-ip" : "invalid-value"), t.message, { hint: t.hint });
+  return locate(c, t.value);
+}
+
+/** A pod by NAME or NAMESPACE/NAME. */
+export function readPodRef(c: Cursor): Located<string> | undefined {
+  const s = c.requiredStr("a pod: NAME or NAMESPACE/NAME");
+  if (s === undefined) return undefined;
+  const name = s.startsWith("pod/") ? s.slice(4) : s;
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/.test(name))
+    return void c.error(code("invalid-name"), `"${s}" is not a pod name`, { hint: "write NAME or NAMESPACE/NAME" });
+  return locate(c, name.includes("/") ? name : `default/${name}`);
+}
+
+/** A duration (`5s`, `500ms`); a bare number is an error with the fix. */
+export function readDuration(c: Cursor, what: string): number | undefined {
+  if (!c.present) return undefined;
+  if (c.kind === "number") return void c.error(code("invalid-duration"), `${c.describe()} has no unit`, { hint: `write ${c.describe()}s (or ms, m…)` });
+  const s = c.str();
+  if (s === undefined) return undefined;
+  const d = parseDuration(s);
+  if (d === undefined) return void c.error(code("invalid-duration"), `"${s}" is not ${what} (expected a duration such as 5s, 500ms or 1m30s)`);
+  return d;
+}
+
+/** Reports an unresolvable reference found in the dry run. */
+export function checkResolved<T>(cx: CheckContext, at: Located<unknown>, r: { ok: true; value: T } | { ok: false; message: string; hint?: string }, c: "unknown-target" | "unknown-pod" = "unknown-target"): T | undefined {
+  if (r.ok) return r.value;
+  cx.error(at, /ambiguous/.test(r.message) ? "ambiguous-target" : c, r.message, r.hint);
+  return undefined;
+}
+
+/** An optional payload: a string (numbers written bare are taken as their text). */
+export function readPayload(c: Cursor, fallback: string): string {
+  if (!c.present) return fallback;
+  if (c.kind === "number" || c.kind === "boolean") return c.describe();
+  return c.str() ?? fallback;
+}
