@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { createUdpSocket, NetCapture, type NetNamespace } from "../../src/net/index.js";
+import { createUdpSocket, NetCapture, NetNamespace } from "../../src/net/index.js";
+import { Sim } from "../../src/sim/index.js";
 import { describeLinux, useLinuxTwin } from "../helpers/linux.js";
 import { tsharkProblems } from "../helpers/tshark.js";
 import { routerBetweenSubnets, twoPodsOneBridge } from "./topologies.js";
@@ -73,6 +74,29 @@ describeLinux("Linux twin: the emulated kernel", () => {
     expect(s2.errors.map((e) => e.code)).toEqual(["ECONNREFUSED"]);
     expectSameHops(kubewireHops(file, hops), linux);
     expect(tsharkProblems(file)).toEqual([]);
+  });
+
+  it("two containers of one pod over localhost: what lo shows", async () => {
+    const t = twin();
+    t.ns("pod");
+    await t.udpEcho("pod", 8080);
+    const linux = await captureTwin(t, [["pod", "lo"]], async () => {
+      const r = await t.udpRequest("pod", "127.0.0.1", 8080, "over lo", { srcPort: 40020 });
+      expect(r.reply?.toString()).toBe("over lo");
+    });
+
+    const sim = new Sim();
+    const pod = new NetNamespace(sim, "pod");
+    const file = join(dir, "lo.pcapng");
+    const cap = new NetCapture(file).attach(pod.lo);
+    udpEcho(pod, 8080);
+    const c = createUdpSocket(pod).bind(40020);
+    c.connect(8080, "127.0.0.1");
+    c.send("over lo");
+    sim.runFor(1e9);
+    cap.close();
+    expect(c.received.map((m) => m.msg.toString())).toEqual(["over lo"]);
+    expectSameHops(kubewireHops(file, [["pod", "lo"]]), linux);
   });
 
   it("router: DF datagram too big for the next hop gets fragmentation needed with its MTU", async () => {
