@@ -101,9 +101,9 @@ describe("placement", () => {
     expect(pods.map((p) => p.spec.nodeName)).toEqual(["control-plane", "node-1", "node-2", "control-plane", "node-1"]);
   });
 
-  it("starts every Deployment at the first node", () => {
+  it("spreads the pods of every Deployment over the least loaded nodes", () => {
     const { pods } = expandWorkloads(objects(`${deployment("a", 2)}---\n${deployment("b", 1)}`), { seed: 1, nodes: NODES });
-    expect(pods.map((p) => `${p.metadata.labels.app}@${p.spec.nodeName}`)).toEqual(["a@control-plane", "a@node-1", "b@control-plane"]);
+    expect(pods.map((p) => `${p.metadata.labels.app}@${p.spec.nodeName}`)).toEqual(["a@control-plane", "a@node-1", "b@node-2"]);
   });
 
   it("keeps a template's nodeName", () => {
@@ -111,7 +111,7 @@ describe("placement", () => {
     expect(pods.map((p) => p.spec.nodeName)).toEqual(["node-2", "node-2", "node-2"]);
   });
 
-  it("round-robins over the nodes a nodeSelector admits", () => {
+  it("spreads over the nodes a nodeSelector admits", () => {
     const { pods } = expandWorkloads(objects(deployment("web", 3, "nodeSelector: {disk: ssd}, containers: [{name: web}]")), {
       seed: 1,
       nodes: [...NODES, { name: "node-3", labels: { disk: "ssd" } }],
@@ -119,14 +119,14 @@ describe("placement", () => {
     expect(pods.map((p) => p.spec.nodeName)).toEqual(["node-2", "node-3", "node-2"]);
   });
 
-  it("places standalone pods without a nodeName in turn, and keeps a given one", () => {
+  it("places standalone pods on the least loaded node, counting those given a nodeName", () => {
     const pod = (name: string, extra = "") =>
       `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec: {${extra}containers: [{name: a}]}\n`;
     const { pods } = expandWorkloads(objects([pod("a"), pod("b", "nodeName: node-2, "), pod("c"), pod("d")].join("---\n")), {
       seed: 1,
       nodes: NODES,
     });
-    expect(pods.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)).toEqual(["a@control-plane", "b@node-2", "c@node-1", "d@node-2"]);
+    expect(pods.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)).toEqual(["a@control-plane", "b@node-2", "c@node-1", "d@control-plane"]);
   });
 
   it("reports a nodeSelector no node satisfies", () => {

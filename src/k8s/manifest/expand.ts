@@ -1,7 +1,7 @@
 // Deployment → ReplicaSet → Pods, as the controllers would create them: a ReplicaSet named
 // `<deployment>-<pod-template-hash>`, Pods named `<replicaset>-<5 random chars>`, all
 // deterministic from the cluster seed; then each Pod placed on a node, as a simple scheduler:
-// its nodeName if it has one, else round-robin over the nodes its nodeSelector admits.
+// its nodeName if it has one, else the least loaded of the nodes its nodeSelector admits (node order on a tie).
 
 import { Rng } from "../../sim/index.js";
 import type { K8sObject, LabelSelector, Pod, PodTemplateSpec, ReplicaSet } from "../model.js";
@@ -26,7 +26,7 @@ export interface SchedulingNode {
 
 export interface ExpandOptions {
   seed: number;
-  /** In order: round-robin follows it. */
+  /** In order: ties go to the earlier node. */
   nodes: readonly SchedulingNode[];
 }
 
@@ -98,19 +98,22 @@ export function expandWorkloads(objects: readonly K8sObject[], opts: ExpandOptio
   if (opts.nodes.length === 0)
     diagnostics.push({ file: "<cluster>", doc: 0, line: 1, col: 1, severity: "error", code: "unschedulable", path: "nodes", message: "the cluster has no nodes to place pods on" });
 
-  let standalone = 0;
+  // Pods per node so far: each new pod goes to the least loaded eligible node (first in node order
+  // on a tie), as kube-scheduler's spreading does, so many small Deployments fill every node.
+  const load = new Map<string, number>();
+  for (const o of objects) if (o.kind === "Pod" && o.spec.nodeName !== undefined) load.set(o.spec.nodeName, (load.get(o.spec.nodeName) ?? 0) + 1);
   for (const o of objects) {
     if (o.kind === "Pod") {
       if (o.spec.nodeName !== undefined) {
         pods.push(o);
         continue;
       }
-      const nodeName = place(o.spec.nodeSelector, standalone++, opts.nodes, o, diagnostics);
+      const nodeName = place(o.spec.nodeSelector, load, opts.nodes, o, diagnostics);
       if (nodeName !== undefined) pods.push({ ...o, spec: { ...o.spec, nodeName } });
     } else if (o.kind === "ReplicaSet" || o.kind === "Deployment") {
       const rs = o.kind === "Deployment" ? replicaSetForDeployment(o, opts.seed) : o;
       replicaSets.push(rs);
-      pods.push(...podsForReplicaSet(rs, o, opts, used, diagnostics));
+      pods.push(...podsForReplicaSet(rs, o, opts, used, load, diagnostics));
     }
   }
   return { replicaSets, pods, diagnostics };
@@ -122,6 +125,7 @@ function podsForReplicaSet(
   owner: K8sObject,
   opts: ExpandOptions,
   used: Set<string>,
+  load: Map<string, number>,
   diagnostics: Diagnostic[],
 ): Pod[] {
   const { namespace, name } = rs.metadata;
@@ -132,7 +136,7 @@ function podsForReplicaSet(
     let podName = generateName(`${name}-`, rng);
     while (used.has(`${namespace}/${podName}`)) podName = generateName(`${name}-`, rng);
     used.add(`${namespace}/${podName}`);
-    const nodeName = template.spec.nodeName ?? place(template.spec.nodeSelector, i, opts.nodes, owner, diagnostics);
+    const nodeName = template.spec.nodeName ?? place(template.spec.nodeSelector, load, opts.nodes, owner, diagnostics);
     if (nodeName === undefined) break;
     const spec = structuredClone(template.spec);
     spec.nodeName = nodeName;
@@ -153,17 +157,22 @@ function podsForReplicaSet(
   return pods;
 }
 
-/** The i-th pick, round-robin, among the nodes whose labels satisfy the nodeSelector. */
+/** The least loaded node whose labels satisfy the nodeSelector (first in node order on a tie); counts the pod there. */
 function place(
   nodeSelector: Record<string, string>,
-  i: number,
+  load: Map<string, number>,
   nodes: readonly SchedulingNode[],
   owner: K8sObject,
   diagnostics: Diagnostic[],
 ): string | undefined {
   if (nodes.length === 0) return undefined;
-  const eligible = nodes.filter((n) => matchesLabels(nodeSelector, n.labels));
-  if (eligible.length > 0) return eligible[i % eligible.length].name;
+  let best: SchedulingNode | undefined;
+  for (const n of nodes)
+    if (matchesLabels(nodeSelector, n.labels) && (best === undefined || (load.get(n.name) ?? 0) < (load.get(best.name) ?? 0))) best = n;
+  if (best !== undefined) {
+    load.set(best.name, (load.get(best.name) ?? 0) + 1);
+    return best.name;
+  }
   const path = owner.kind === "Pod" ? "spec.nodeSelector" : "spec.template.spec.nodeSelector";
   diagnostics.push({
     ...fieldPosition(owner, path),

@@ -78,6 +78,18 @@ export const defaultTcpSysctls = (): TcpSysctls => ({
   windowScaling: true,
 });
 
+/** The namespace's TCP counters (the Tcp: line of /proc/net/snmp). */
+export interface TcpMib {
+  inSegs: number;
+  outSegs: number;
+  retransSegs: number;
+  outRsts: number;
+  attemptFails: number;
+  estabResets: number;
+}
+
+export const newTcpMib = (): TcpMib => ({ inSegs: 0, outSegs: 0, retransSegs: 0, outRsts: 0, attemptFails: 0, estabResets: 0 });
+
 // Sequence-space comparisons (before()/after() in include/net/tcp.h).
 export const before = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 export const after = (a: number, b: number): boolean => ((b - a) | 0) < 0;

@@ -32,6 +32,7 @@ export function tcpInitSock(sk: TcpSock, t: TcpTable): void {
   sk.ts_offset = t.rng.u32();
   sk.inetId = t.rng.u32() & 0xffff;
   sk.rcvbuf = t.sysctl.rmem[1];
+  sk.mib = t.mib;
   sk.rto = TCP_TIMEOUT_INIT;
   sk.snd_una = sk.iss;
   sk.snd_nxt = sk.snd_sml = sk.pushed_seq = sk.sndSeq = sk.write_seq = seqAdd(sk.iss, 1);

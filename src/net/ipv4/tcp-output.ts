@@ -139,7 +139,7 @@ export function tcpTransmit(sk: TcpSock, seq: number, len: number, flags: number
     opts.id = sk.inetId;
     sk.inetId = (sk.inetId + 1) & 0xffff;
   }
-  tcpTable(ns).mib.outSegs++;
+  sk.mib.outSegs++;
   if (flags & ACK) tcpEventAckSent(sk);
   return ipOutput(ns, p, sk.daddr as Ipv4Addr, tcp.TCP_PROTOCOL, rt, opts) === undefined;
 }
@@ -196,7 +196,7 @@ export function tcpXmitProbe(sk: TcpSock): void {
 
 /** tcp_send_active_reset: RST|ACK from a socket being aborted. */
 export function tcpSendActiveReset(sk: TcpSock): void {
-  tcpTable(sk.ns).mib.outRsts++;
+  sk.mib.outRsts++;
   tcpTransmit(sk, sk.snd_nxt, 0, RST | ACK);
 }
 
@@ -232,7 +232,7 @@ export function tcpRetransmitSkb(sk: TcpSock, k: number): void {
   if (sk.retrans_stamp < 0) sk.retrans_stamp = sk.txTime[i];
   sk.txFlags[i] = f | TX_RETRANS;
   sk.total_retrans++;
-  tcpTable(sk.ns).mib.retransSegs++;
+  sk.mib.retransSegs++;
   tcpTransmit(sk, sk.txSeq[i], len, flags);
 }
 

@@ -9,6 +9,7 @@ import type { NetNamespace } from "../core/netns.js";
 import type { IpHeaderOpts, OutputRoute } from "./output.js";
 import {
   CA_OPEN,
+  newTcpMib,
   SKB_TRUESIZE_OVERHEAD,
   SkTimer,
   seqAdd,
@@ -17,6 +18,7 @@ import {
   TCP_INIT_CWND,
   TCP_MSS_DEFAULT,
   TCP_TIMEOUT_INIT,
+  type TcpMib,
   TcpState,
   type TcpUser,
   tcpStateName,
@@ -46,6 +48,8 @@ export class TcpSock {
   readonly ipOpts: IpHeaderOpts = { df: true, ttl: undefined, tos: 0, id: 0 };
   /** IP ID of the next segment (inet_id), seeded. */
   inetId = 0;
+  /** The namespace's TCP counters, held here so the segment path needs no table lookup. */
+  mib: TcpMib = newTcpMib();
 
   // Send sequence space.
   iss = 0;
@@ -286,7 +290,7 @@ export class TcpSock {
     while (len > 0) {
       const c = chunks[i++];
       const n = Math.min(len, c.length - skip);
-      dst.set(n === c.length ? c : c.subarray(skip, skip + n), off);
+      c.copy(dst, off, skip, skip + n);
       off += n;
       len -= n;
       skip = 0;
@@ -324,19 +328,18 @@ export class TcpSock {
   }
 
   /**
-   * Copies up to `max` unread bytes out of the receive queue into a new Buffer (the copy to user
-   * space of tcp_recvmsg) and frees the packets consumed.
+   * Copies up to `max` unread bytes out of the receive queue into dst at off (the copy to user
+   * space of tcp_recvmsg), freeing the packets consumed. Returns the bytes copied.
    */
-  rcvRead(max: number): Buffer {
+  rcvCopy(dst: Uint8Array, off: number, max: number): number {
     const n = Math.min(max, this.rcvBytes);
-    const out = Buffer.allocUnsafe(n);
     let at = 0;
     while (at < n) {
       const h = this.rcvHead;
       const pkt = this.rcvPkts[h]!;
       const o = this.rcvOff[h];
       const take = Math.min(n - at, this.rcvEnd[h] - o);
-      pkt.buf.copy(out, at, o, o + take);
+      pkt.buf.copy(dst, off + at, o, o + take);
       at += take;
       if (o + take === this.rcvEnd[h]) {
         pkt.free();
@@ -350,6 +353,13 @@ export class TcpSock {
     this.copied_seq = seqAdd(this.copied_seq, n);
     this.bytesReceived += n;
     this.rcvCompact();
+    return n;
+  }
+
+  /** Up to `max` unread bytes in a new Buffer (what a Node stream is given). */
+  rcvRead(max: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.min(max, this.rcvBytes));
+    this.rcvCopy(out, 0, out.length);
     return out;
   }
 

@@ -6,7 +6,7 @@
 
 import type { Rng } from "../../sim/index.js";
 import type { NetNamespace } from "../core/netns.js";
-import { defaultTcpSysctls, type TcpSock, TcpState, type TcpSysctls, type TcpUser } from "./tcp-sock.js";
+import { defaultTcpSysctls, newTcpMib, type TcpMib, type TcpSock, TcpState, type TcpSysctls, type TcpUser } from "./tcp-sock.js";
 
 export interface TcpTable {
   /** Sockets with a 4-tuple (SYN_SENT … TIME_WAIT) by ehashKey, chained through sk.hashNext. */
@@ -23,7 +23,7 @@ export interface TcpTable {
   /** Sockets in the established hash. */
   count: number;
   /** RSTs sent for segments that found no socket, segments received and sent (tcp MIB). */
-  readonly mib: { inSegs: number; outSegs: number; retransSegs: number; outRsts: number; attemptFails: number; estabResets: number };
+  readonly mib: TcpMib;
 }
 
 export function tcpTable(ns: NetNamespace): TcpTable {
@@ -39,7 +39,7 @@ export function tcpTable(ns: NetNamespace): TcpTable {
       rng: ns.rng.derive("tcp"),
       nextPort: (portRng.int(hi - lo + 1) & ~1) >>> 0,
       count: 0,
-      mib: { inSegs: 0, outSegs: 0, retransSegs: 0, outRsts: 0, attemptFails: 0, estabResets: 0 },
+      mib: newTcpMib(),
     };
     ns.state.set("tcp", t);
   }

@@ -145,6 +145,13 @@ export function tcpRecvmsg(sk: TcpSock, max: number): Buffer {
   return data;
 }
 
+/** tcp_recvmsg into the caller's buffer (no allocation): returns the bytes copied. */
+export function tcpRecvmsgInto(sk: TcpSock, dst: Uint8Array, off: number, max: number): number {
+  const n = sk.rcvCopy(dst, off, max);
+  tcpCleanupRbuf(sk, n);
+  return n;
+}
+
 /** tcp_shutdown(SHUT_WR) via tcp_close_state: our FIN follows the queued data. */
 export function tcpShutdown(sk: TcpSock): void {
   switch (sk.state) {
