@@ -51,14 +51,28 @@ const dataSizes = (segs: Segment[], dir: "c2s" | "s2c") => segs.filter((s) => s.
 /** The close: from the first FIN to the end. */
 const closing = (segs: Segment[]) => segs.slice(segs.findIndex((s) => s.flags.includes("F")));
 
+/** A capture holding the whole exchange: N bytes each way, both FINs and the last ACK. */
+function complete(segs: Segment[]): boolean {
+  const bytes = (d: "c2s" | "s2c") => dataSizes(segs, d).reduce((a, b) => a + b, 0);
+  return bytes("c2s") === N && bytes("s2c") === N && closing(segs).length === 3;
+}
+
 async function linuxExchange(t: LinuxTwin, mtu: number): Promise<Segment[]> {
   buildTwin(t, mtu);
-  const srv = t.spawn("pod-b", ["python3", "-c", PY_SERVER, String(PORT), String(N)]);
-  await srv.waitFor(/listening/);
-  const cap = await t.capture("pod-a", "eth0", { filter: "tcp" });
-  expect(t.exec("pod-a", ["python3", "-c", PY_CLIENT, "10.244.1.3", String(PORT), String(N)])).toContain(`got ${N}`);
-  await srv.exited;
-  return tcpSegments(await cap.stop(), PORT);
+  // tcpdump on a busy machine sometimes loses the tail of a capture: run again rather than
+  // compare against half an exchange.
+  let segs: Segment[] = [];
+  for (let attempt = 0; attempt < 3 && !complete(segs); attempt++) {
+    const srv = t.spawn("pod-b", ["python3", "-c", PY_SERVER, String(PORT), String(N)]);
+    await srv.waitFor(/listening/);
+    const cap = await t.capture("pod-a", "eth0", { filter: "tcp" });
+    expect(t.exec("pod-a", ["python3", "-c", PY_CLIENT, "10.244.1.3", String(PORT), String(N)])).toContain(`got ${N}`);
+    await srv.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    segs = tcpSegments(await cap.stop(), PORT);
+  }
+  expect(complete(segs), "the Linux capture holds the whole exchange").toBe(true);
+  return segs;
 }
 
 describeLinux("Linux twin: TCP", () => {
@@ -88,13 +102,14 @@ describeLinux("Linux twin: TCP", () => {
       }
       expect(dataSizes(kw, "c2s")[0]).toBe(mtu - 52);
       for (const s of kw.slice(2)) expect(s.options).toEqual([1, 1, 8]);
-      // The close: FIN, FIN, ACK, field by field. The window there has grown with the data; Linux
-      // grows it by the skb->len/truesize ratio its driver gives the first segment, which differs
-      // by a few bytes between runs and directions (75 or 74 at MTU 1450 here), so within 1 KiB.
+      // The close: FIN, FIN, ACK, field by field. The window there has grown with the data, and
+      // Linux grows it with its reader's wall-clock timing and the skb->len/truesize ratio its
+      // driver gives: identical runs of the twin close with 74 to 80 (× 1024) here. kubewire
+      // closes with 74 or 75: compared within that spread.
       const kwClose = closing(kw);
       const linuxClose = closing(linux);
       expect(kwClose.map((s) => ({ ...exact(s), win: 0 }))).toEqual(linuxClose.map((s) => ({ ...exact(s), win: 0 })));
-      for (const [i, s] of kwClose.entries()) expect(Math.abs(s.win - linuxClose[i].win), `close segment ${i} window`).toBeLessThanOrEqual(1);
+      for (const [i, s] of kwClose.entries()) expect(Math.abs(s.win - linuxClose[i].win), `close segment ${i} window`).toBeLessThanOrEqual(6);
       expect(kw.some((s) => s.retransmission)).toBe(false);
       expect(tsharkProblems(file, { minSeverity: "warning" })).toEqual([]);
     });

@@ -199,7 +199,7 @@ describe("TCP teardown", () => {
 describe("TCP listen backlog and the connection table", () => {
   it("with accepting paused, backlog + 1 connections wait in the accept queue; a further SYN is dropped and retried", async () => {
     const k = pods();
-    const srv = createTcpServer(k.b, { pauseOnConnect: true }).listen({ port: 80, backlog: 1 });
+    const srv = createTcpServer(k.b, { acceptPaused: true }).listen({ port: 80, backlog: 1 });
     const connectedAt: number[] = [];
     const acceptedAt: number[] = [];
     const connect = () => createTcpConnection(k.a, { host: "10.244.1.3", port: 80 }, () => connectedAt.push(k.sim.now));

@@ -140,10 +140,19 @@ export class SkTimer {
     this.timer = this.sk.ns.sim.sched.at(at, skTimerFire, this);
   }
 
+  /** Cancels the timer and its scheduler entry. */
   stop(): void {
     this.expires = Number.POSITIVE_INFINITY;
     if (this.timer?.pending) this.timer.cancel();
     this.timer = null;
+  }
+
+  /**
+   * Cancels lazily: the scheduler entry stays to be reused by the next arm() (the delayed-ACK
+   * timer is cleared by nearly every ACK sent and armed again by the next segment).
+   */
+  clear(): void {
+    this.expires = Number.POSITIVE_INFINITY;
   }
 }
 

@@ -2,6 +2,7 @@
 // packet (header and options at offsets, Linux's option layout, the payload copied from the write
 // queue), tcp_write_xmit sends what the congestion and receive windows and Nagle allow, and the
 // ACK, FIN, probe and reset senders. A stateless RST answers segments that find no socket.
+// SACK-permitted is offered in the SYN as Linux does, but no SACK blocks are ever sent (nor read).
 
 import type { Packet } from "../../packet/index.js";
 import { type Ipv4Addr, ipv4, tcp, writeU16, writeU32 } from "../../wire/index.js";
@@ -151,7 +152,7 @@ function tcpEventAckSent(sk: TcpSock): void {
     sk.ack_pending = false;
   }
   sk.ack_now = false;
-  sk.delackTimer.stop();
+  sk.delackTimer.clear();
 }
 
 /** tcp_event_data_sent: a reply within ato of the last data received counts as ping-pong. */

@@ -12,8 +12,11 @@ import type { TcpListener } from "./tcp-table.js";
 
 export interface TcpServerOptions {
   allowHalfOpen?: boolean;
-  /** Connections are not handed out while paused; they wait in the accept queue (up to the backlog). */
-  pauseOnConnect?: boolean;
+  /**
+   * Start with accepting paused (not net's pauseOnConnect, which accepts and pauses reading):
+   * established connections wait in the accept queue up to the backlog until resume().
+   */
+  acceptPaused?: boolean;
   noDelay?: boolean;
 }
 
@@ -56,7 +59,7 @@ export class TcpServer extends EventEmitter implements TcpUser {
       return this;
     }
     this.listener = l;
-    l.paused = this.opts.pauseOnConnect ?? false;
+    l.paused = this.opts.acceptPaused ?? false;
     process.nextTick(() => this.emit("listening"));
     return this;
   }

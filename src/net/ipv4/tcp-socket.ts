@@ -194,7 +194,10 @@ export class TcpSocket extends Duplex implements TcpUser {
     const sk = this.sk;
     if (sk !== null) {
       sk.user = null;
-      tcpClose(sk);
+      // Bytes still in the stream's buffer were never read by the application: to the peer that
+      // is a close with unread data, which Linux answers with RST (Node 22+ buffers 64 KiB here).
+      if (this.readableLength > 0 && !this.readableEnded) tcpAbort(sk);
+      else tcpClose(sk);
     }
     this.connecting = false;
     cb(err);
