@@ -104,7 +104,8 @@ export function tcpError(b: Uint8Array, l3: number, l4: number, end: number, ver
   const doff = tcp.headerLength(b, l4);
   if (doff < tcp.TCP_HEADER_LEN || len < doff) return true;
   if (verifyCsum && !tcp.verifyChecksum(b, l4, ipv4.srcAddr(b, l3), ipv4.dstAddr(b, l3), len)) return true;
-  return VALID_FLAGS[b[l4 + 13] & 0x3f] === 0;
+  // tcp_error: ECE, CWR and PSH play no part in validity (TCPHDR_ECE|TCPHDR_CWR|TCPHDR_PSH masked off).
+  return VALID_FLAGS[b[l4 + 13] & 0x37] === 0;
 }
 
 function conntrackIndex(flags: number): number {
