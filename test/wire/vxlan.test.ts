@@ -1,31 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { udp, vxlan } from "../../src/wire/index.js";
-import { captureFrame, hexDump } from "../helpers/captures.js";
+import { captureFrame, } from "../helpers/captures.js";
+import { VXLAN_4789_PING as VXLAN_4789, VXLAN_8472_ARP } from "../helpers/golden.js";
 
-// tcpdump_vxlan.pcap frame 1: outer 192.168.203.1 -> 192.168.202.1, UDP 45149 -> 4789 (checksum
-// 0), VXLAN at 42: 08 (I) 00 00 00 | 00 00 64 (VNI 100) 00; inner ICMP echo request from 50.
-const VXLAN_4789 = hexDump(`
-0000  00 16 3e 08 71 cf 36 dc 85 1e b3 40 08 00 45 00   ..>.q.6....@..E.
-0010  00 86 d2 c0 40 00 40 11 51 52 c0 a8 cb 01 c0 a8   ....@.@.QR......
-0020  ca 01 b0 5d 12 b5 00 72 00 00 08 00 00 00 00 00   ...]...r........
-0030  64 00 00 30 88 01 00 02 00 16 3e 37 f6 04 08 00   d..0......>7....
-0040  45 00 00 54 00 00 40 00 40 01 23 4f c0 a8 cb 03   E..T..@.@.#O....
-0050  c0 a8 cb 05 08 00 f6 f2 05 0c 00 01 fc e2 97 51   ...............Q
-0060  00 00 00 00 a6 f8 02 00 00 00 00 00 10 11 12 13   ................
-0070  14 15 16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23   ............ !"#
-0080  24 25 26 27 28 29 2a 2b 2c 2d 2e 2f 30 31 32 33   $%&'()*+,-./0123
-0090  34 35 36 37                                       4567
-`);
-// tcpdump_vxlan_port_8472.pcap frame 2: the inner ARP request, outer UDP 42710 -> 8472, 92 bytes.
-const VXLAN_8472_ARP = hexDump(`
-0000  36 dc 85 1e b3 40 00 16 3e 08 71 cf 08 00 45 00   6....@..>.q...E.
-0010  00 4e b8 02 40 00 3e 11 6e 48 c0 a8 ca 01 c0 a8   .N..@.>.nH......
-0020  cb 01 a6 d6 21 18 00 3a 00 00 08 00 00 00 00 00   ....!..:........
-0030  64 00 ff ff ff ff ff ff 00 30 88 01 00 02 08 06   d........0......
-0040  00 01 08 00 06 04 00 01 00 30 88 01 00 02 c0 a8   .........0......
-0050  cb 05 00 00 00 00 00 00 c0 a8 cb 03               ............
-`);
 const V = 42;
 
 describe("vxlan golden", () => {
