@@ -9,6 +9,7 @@ export * from "./cni/flannel-masq.js";
 export * from "./cni/ipam.js";
 export * from "./config.js";
 export * from "./dns/index.js";
+export * from "./ingress/index.js";
 export * from "./manifest/index.js";
 export * from "./model.js";
 export * from "./proxy/index.js";

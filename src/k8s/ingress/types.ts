@@ -25,6 +25,8 @@ export interface L7Request {
   /** The query string without "?" ("" when none). */
   readonly query: string;
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** "1.0", "1.1" (the default when absent) or "2.0": HTTP/1.1 and later need a Host, HTTP/1.0 may go without. */
+  readonly httpVersion?: string;
 }
 
 /** A Kubernetes object a decision came from, for notes and warnings. */
@@ -44,6 +46,11 @@ export interface L7Backend {
   readonly port: number | string;
   /** Relative weight among the decision's backends (Ingress: 1). */
   readonly weight: number;
+  /**
+   * Set when this backend cannot be used (Gateway API: a backendRef to a missing Service): the
+   * share of requests that picks it is answered with this status (500) instead of being proxied.
+   */
+  readonly failure?: { readonly status: number; readonly reason: string };
 }
 
 export type L7Decision =
@@ -54,6 +61,10 @@ export type L7Decision =
       readonly backends: readonly L7Backend[];
       /** Request headers to set or add before proxying (Gateway RequestHeaderModifier), lower-case names. */
       readonly setHeaders?: Readonly<Record<string, string>>;
+      /** Request headers to append to (RequestHeaderModifier `add`: after any existing value, comma-separated), lower-case names. */
+      readonly addHeaders?: Readonly<Record<string, string>>;
+      /** Request headers to remove (RequestHeaderModifier `remove`), lower-case names. */
+      readonly removeHeaders?: readonly string[];
     }
   /** 308 (ingress-nginx ssl-redirect) or a Gateway RequestRedirect. */
   | { readonly kind: "redirect"; readonly source: L7Source; readonly status: number; readonly location: string }
