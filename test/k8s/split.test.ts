@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { nodeCommand, peerCommandsCommand } from "../../src/cli/commands/node.js";
 import { peerCommands, SplitCluster, SplitError, splitCluster } from "../../src/k8s/split.js";
-import { NetCapture, pingRealtime, udpRequestRealtime } from "../../src/net/index.js";
-import { type FrameSummary, summariseFile } from "../helpers/packets.js";
+import { NetCapture, pingRealtime, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../src/net/index.js";
+import { summariseFile } from "../helpers/packets.js";
+import { tsharkProblems } from "../helpers/tshark.js";
 import { baselineRun, buildCluster, mustLoad, NodeProcess, TRAFFIC, writeScenario } from "./split-helpers.js";
+import { baselineTcp, podFrames, TCP_TRAFFIC } from "./split-tcp.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kw-split-"));
 const scenarioFile = writeScenario(dir);
@@ -24,13 +26,6 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The frames at the two pods' eth0, from any number of capture files. */
-function podFrames(...files: string[]): Record<string, FrameSummary[]> {
-  const out: Record<string, FrameSummary[]> = {};
-  for (const f of files) for (const [name, frames] of summariseFile(f)) if (name === "client/eth0" || name === "server/eth0") out[name] = frames;
-  return out;
-}
-
 const ip = (pod: string) => buildCluster(scenario).pod(pod).ipString;
 const IPS = { client: ip("client"), server: ip("server"), neighbour: ip("neighbour") };
 
@@ -40,7 +35,7 @@ describe("split cluster over the UDP underlay", () => {
       { ping: true, udp: "across the underlay" },
       { ping: true, udp: "and back" },
     ]);
-    const frames = podFrames(baselinePcap);
+    const frames = podFrames([baselinePcap]);
     expect(frames["client/eth0"].length).toBeGreaterThanOrEqual(8);
   });
 
@@ -62,7 +57,7 @@ describe("split cluster over the UDP underlay", () => {
     });
     cap.close();
     expect(results).toEqual(baseline);
-    expect(podFrames(file)).toEqual(podFrames(baselinePcap));
+    expect(podFrames([file])).toEqual(podFrames([baselinePcap]));
     expect(split.stats()["node-1"]).toMatchObject({ txDatagrams: 4, rxDatagrams: 4, sendFailed: 0, unknownSender: 0 });
   });
 
@@ -95,7 +90,7 @@ describe("split cluster over the UDP underlay", () => {
     const stats = await node2.request({ cmd: "stats" });
     expect(await node2.quit()).toBe(0);
     expect(results).toEqual(baseline);
-    expect(podFrames(file, childPcap)).toEqual(podFrames(baselinePcap));
+    expect(podFrames([file, childPcap])).toEqual(podFrames([baselinePcap]));
     expect(split.stats()["node-1"]).toMatchObject({ txDatagrams: 4, rxDatagrams: 4, sendFailed: 0, unknownSender: 0 });
     expect(stats.underlay).toMatchObject({ "node-2": { txDatagrams: 4, rxDatagrams: 4, sendFailed: 0 } });
     expect(stats.drops).toEqual({});
@@ -170,8 +165,48 @@ describe("split cluster over the UDP underlay", () => {
     expect(summariseFile(pcap).get("server/eth0")).toBeDefined();
   });
 
-  // TCP across the split waits for src/net/ipv4/tcp's socket (being written; not exported yet).
-  it.todo("TCP pod → pod across two processes: handshake, data, FIN, captures equal the single-process run's");
+  it("TCP pod ↔ pod across two processes: handshake, data both ways, FINs; the pods' segments equal the single-process run's", async () => {
+    const basePcap = join(dir, "tcp-baseline.pcapng");
+    const base = await baselineTcp(scenario, basePcap);
+    expect(base).toEqual(TCP_TRAFFIC.map((t) => ({ reply: t.payload, closed: true })));
+    const c = buildCluster(scenario);
+    const split = await splitCluster(c, { local: ["node-1"], endpoints: { "node-1": { host: "127.0.0.1", port: 0 }, "node-2": { host: "127.0.0.1", port: 1 } } });
+    opened.push(split);
+    const childPcap = join(dir, "tcp-node-2.pcapng");
+    const node2 = NodeProcess.start(scenarioFile, ["--node", "node-2", "--endpoint", `node-1=127.0.0.1:${split.endpoint("node-1").port}`, "--endpoint", "node-2=127.0.0.1:0", "--pcap", childPcap]);
+    const listening = await node2.waitEvent((e) => e.event === "listening");
+    await node2.waitEvent((e) => e.event === "ready");
+    await split.setEndpoint("node-2", { host: "127.0.0.1", port: listening.port as number });
+    const [there, back] = TCP_TRAFFIC;
+    expect(await node2.request({ cmd: "tcp-listen", on: "server", port: there.port, batch: there.payload.length })).toEqual({ id: expect.any(Number), ok: true });
+    const file = join(dir, "tcp-node-1.pcapng");
+    const perIf = mkdtempSync(join(dir, "tcp-per-interface-"));
+    const cap = new NetCapture(file, { perInterfaceDir: perIf }).attachAll(...split.namespaces());
+    const rt = split.realtime();
+    const results = await rt.run(async () => {
+      rt.step(() => tcpEchoServer(c.pod("client").ns, back.port, { batch: back.payload.length }));
+      const a = await tcpRequestRealtime(rt, c.pod("client").ns, IPS.server, there.port, there.payload, { srcPort: there.srcPort });
+      // The other way, driven in the other process while this one keeps running in real time.
+      const b = await node2.request({ cmd: "tcp", from: "server", to: IPS.client, port: back.port, payload: back.payload, srcPort: back.srcPort });
+      return [a, b].map((r) => ({ reply: r.reply, closed: r.closed, ...(r.error !== undefined ? { error: r.error } : {}) }));
+    });
+    cap.close();
+    const stats = await node2.request({ cmd: "stats" });
+    expect(await node2.quit()).toBe(0);
+    expect(results).toEqual(base);
+    const ours = podFrames([file, childPcap]);
+    const theirs = podFrames([basePcap]);
+    // Every segment at both pods: flags, raw seq/ack (the same seeded ISNs), windows, options in
+    // order, MSS, window scale and every payload byte; only the timestamp values are wall time.
+    expect(ours["client/eth0"].filter((f) => f.tcp).length).toBeGreaterThanOrEqual(30);
+    expect(ours).toEqual(theirs);
+    expect(ours["client/eth0"].filter((f) => f.tcp).map((f) => f.tcp!.flags).slice(0, 3)).toEqual(["S", "S.", "."]);
+    // The oracle, one interface at a time (the same segment on every hop would read as retransmissions).
+    expect(tsharkProblems(join(perIf, "client_eth0.pcap"), { minSeverity: "warning" })).toEqual([]);
+    expect(tsharkProblems(join(perIf, "node-1_eth0.pcap"), { minSeverity: "warning", decodeAs: ["udp.port==8472,vxlan"] })).toEqual([]);
+    expect(split.stats()["node-1"]).toMatchObject({ sendFailed: 0, unknownSender: 0 });
+    expect(stats.drops).toEqual({});
+  });
 
   it("`kubewire peer-commands` prints them; `kubewire node` says what is missing", () => {
     const out: string[] = [];

@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { Cluster } from "../../k8s/index.js";
 // Through k8s/index.js once it exports split.js.
 import { type NodeEndpoint, peerCommands, SplitCluster } from "../../k8s/split.js";
-import { NetCapture, pingRealtime, type RealtimeDriver, udpRequestRealtime } from "../../net/index.js";
+import { NetCapture, pingRealtime, type RealtimeDriver, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../net/index.js";
 import { Apps, installDataplane, parseDuration, type Scenario } from "../../scenario/index.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, load, parse, UsageError } from "../io.js";
 
@@ -33,6 +33,11 @@ Options:
 Control commands, one JSON object a line (replies carry the command's "id"):
   {"cmd":"ping","from":POD,"to":IP,"timeoutMs":2000,"ident":1}
   {"cmd":"udp","from":POD,"to":IP,"port":9000,"payload":"hi","srcPort":40000,"timeoutMs":2000}
+  {"cmd":"tcp","from":POD,"to":IP,"port":8080,"payload":"hi","srcPort":41000,"timeoutMs":5000}
+                          connect, send, read as many bytes back, close; replies with
+                          what came back and whether both FINs were exchanged
+  {"cmd":"tcp-listen","on":POD,"port":8080,"batch":0}      a TCP echo server in POD (with
+                          batch N, the first N bytes come back in one write once all in)
   {"cmd":"endpoint","node":NAME,"host":HOST,"port":PORT}   where a remote node is now
   {"cmd":"stats"}                                         underlay counters, drops per interface
   {"cmd":"quit"}
@@ -177,6 +182,8 @@ interface Command {
   ident?: number;
   node?: string;
   host?: string;
+  on?: string;
+  batch?: number;
 }
 
 /** One control command; replies on stdout. Returns true for "quit". */
@@ -192,8 +199,7 @@ async function control(line: string, split: SplitCluster, rt: RealtimeDriver, io
     return false;
   }
   try {
-    const from = () => {
-      const ref = String(c.from);
+    const from = (ref = String(c.from)) => {
       const node = split.cluster.nodes.get(ref);
       const ns = node ? node.ns : split.cluster.pod(ref).ns;
       const where = node ? node.name : split.cluster.pod(ref).node.name;
@@ -207,6 +213,18 @@ async function control(line: string, split: SplitCluster, rt: RealtimeDriver, io
       case "udp":
         reply({ ok: true, ...(await udpRequestRealtime(rt, from(), String(c.to), Number(c.port), String(c.payload ?? ""), { srcPort: c.srcPort, timeoutMs: c.timeoutMs })) });
         return false;
+      case "tcp":
+        reply({ ok: true, ...(await tcpRequestRealtime(rt, from(), String(c.to), Number(c.port), String(c.payload ?? ""), { srcPort: c.srcPort, timeoutMs: c.timeoutMs })) });
+        return false;
+      case "tcp-listen": {
+        const server = rt.step(() => tcpEchoServer(from(String(c.on)), Number(c.port), { batch: c.batch }));
+        const err = await new Promise<string | undefined>((resolve) => {
+          server.once("listening", () => resolve(undefined));
+          server.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        });
+        reply(err ? { ok: false, error: err } : { ok: true });
+        return false;
+      }
       case "endpoint":
         await split.setEndpoint(String(c.node), { host: String(c.host), port: Number(c.port) });
         reply({ ok: true });
@@ -218,7 +236,7 @@ async function control(line: string, split: SplitCluster, rt: RealtimeDriver, io
         reply({ ok: true });
         return true;
       default:
-        reply({ ok: false, error: `unknown command ${JSON.stringify(c.cmd)} (ping, udp, endpoint, stats, quit)` });
+        reply({ ok: false, error: `unknown command ${JSON.stringify(c.cmd)} (ping, udp, tcp, tcp-listen, endpoint, stats, quit)` });
         return false;
     }
   } catch (e) {

@@ -1,10 +1,12 @@
-// Traffic in real time: one ping or one UDP request from a namespace, awaited on the real-time
-// driver (the deterministic equivalents run the scheduler instead). Used by `kubewire node`'s
-// control channel and by the split-cluster tests.
+// Traffic in real time: one ping, one UDP request or one TCP request from a namespace, awaited on
+// the real-time driver (the deterministic equivalents run the scheduler instead), and a TCP echo
+// server. Used by `kubewire node`'s control channel and by the split-cluster tests.
 
 import { formatIpv4 } from "../../wire/index.js";
 import type { NetNamespace } from "../core/netns.js";
 import { ping } from "../ipv4/ping.js";
+import { createTcpServer, type TcpServer } from "../ipv4/tcp-server.js";
+import { createTcpConnection } from "../ipv4/tcp-socket.js";
 import { createUdpSocket, type RemoteInfo, type SocketError } from "../ipv4/udp.js";
 import type { RealtimeDriver } from "./realtime.js";
 
@@ -74,4 +76,91 @@ export async function udpRequestRealtime(
   } finally {
     sock.close();
   }
+}
+
+export interface RealtimeTcpResult {
+  /** What the server sent back before it closed (utf8). */
+  reply?: string;
+  /** Bytes received from the server. */
+  received: number;
+  /** A socket error (ECONNREFUSED, ETIMEDOUT, ECONNRESET …). */
+  error?: string;
+  /** The connection was closed both ways (our FIN sent, the server's received). */
+  closed: boolean;
+  /** Connect to close, in virtual (= wall) ms. */
+  ms?: number;
+}
+
+/**
+ * One TCP request as a client program makes it: connect from `ns`, write `payload`, read until as
+ * many bytes came back (an echo), then close (FIN) and wait for the server's FIN. A server that
+ * closes first, or sends less, ends it too. Waits up to `timeoutMs` for the whole exchange.
+ */
+export async function tcpRequestRealtime(
+  rt: RealtimeDriver,
+  ns: NetNamespace,
+  to: string,
+  port: number,
+  payload: string | Uint8Array,
+  o: { srcPort?: number; timeoutMs?: number; expect?: number } = {},
+): Promise<RealtimeTcpResult> {
+  const data = typeof payload === "string" ? Buffer.from(payload, "utf8") : Buffer.from(payload);
+  const want = o.expect ?? data.length;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let error: string | undefined;
+  let closed = false;
+  let finished = false;
+  let start = 0;
+  let end = 0;
+  const sock = rt.step(() => {
+    start = rt.sched.now;
+    const s = createTcpConnection(ns, { host: to, port, localPort: o.srcPort }, () => s.write(data));
+    s.on("data", (d: Buffer) => {
+      chunks.push(d);
+      received += d.length;
+      if (received >= want) s.end();
+    });
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+    });
+    s.on("close", () => {
+      closed = error === undefined;
+      finished = true;
+      end = rt.sched.now;
+    });
+    return s;
+  });
+  const done = await rt.waitFor(() => finished, o.timeoutMs ?? 5000);
+  if (!done) rt.step(() => sock.destroy());
+  const r: RealtimeTcpResult = { received, closed: done && closed };
+  if (received > 0) r.reply = Buffer.concat(chunks).toString("utf8");
+  if (error !== undefined) r.error = error;
+  else if (!done) r.error = "timeout";
+  if (done) r.ms = (end - start) / 1e6;
+  return r;
+}
+
+/**
+ * A TCP echo server on `port` in `ns`: what a client sends comes back, and the server closes when
+ * the client does. With `batch`, the first `batch` bytes come back in one write once they are all
+ * in (a request/response exchange, whose segments do not depend on when each one arrived); the
+ * bytes after them are echoed as they arrive.
+ */
+export function tcpEchoServer(ns: NetNamespace, port: number, o: { batch?: number } = {}): TcpServer {
+  const batch = o.batch ?? 0;
+  return createTcpServer(ns, {}, (s) => {
+    let held: Buffer[] = [];
+    let have = 0;
+    s.on("data", (d: Buffer) => {
+      if (have >= batch) return void s.write(d);
+      held.push(d);
+      have += d.length;
+      if (have >= batch) {
+        s.write(Buffer.concat(held));
+        held = [];
+      }
+    });
+    s.on("error", () => s.destroy());
+  }).listen(port);
 }
