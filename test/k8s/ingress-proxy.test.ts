@@ -1,0 +1,54 @@
+// The L7 proxy with a hand-written route table: requests from a pod to the proxy pod, routed to
+// echo backends on the other node; ingress-nginx's headers, default backend, limits and timeouts.
+
+import { describe, expect, it } from "vitest";
+import { type HttpResult, httpRequest } from "../../src/k8s/ingress/http-client.js";
+import type { EchoResponse } from "../../src/k8s/ingress/http-echo.js";
+import { runUntilSettled } from "../../src/net/index.js";
+import { testbed } from "./ingress-proxy-helpers.js";
+
+const json = (r: HttpResult) => JSON.parse(r.body) as EchoResponse;
+
+describe("the L7 proxy (ingress-nginx's behaviour)", () => {
+  it("routes by host to a backend pod and adds ingress-nginx's headers", async () => {
+    const { c, proxy } = testbed();
+    const ip = c.pod("ingress-nginx/controller").ipString;
+    const ex = httpRequest(c.pod("client").ns, { url: `http://shop.example.com/cart?x=1`, connect: { addr: ip, port: 80 } });
+    await runUntilSettled(c.sim);
+    expect(ex.error).toBeUndefined();
+    const r = ex.result!;
+    expect(r.status).toBe(200);
+    const e = json(r);
+    expect(["web-a", "web-b"]).toContain(e.pod);
+    expect(e.namespace).toBe("shop");
+    expect(e.path).toBe("/cart?x=1");
+    expect(e.host).toBe("shop.example.com");
+    const client = c.pod("client").ipString;
+    expect(e.headers["X-Real-Ip"]).toEqual([client]);
+    expect(e.headers["X-Forwarded-For"]).toEqual([client]);
+    expect(e.headers["X-Forwarded-Host"]).toEqual(["shop.example.com"]);
+    expect(e.headers["X-Forwarded-Port"]).toEqual(["80"]);
+    expect(e.headers["X-Forwarded-Proto"]).toEqual(["http"]);
+    expect(e.headers["X-Scheme"]).toEqual(["http"]);
+    expect(e.headers["X-Request-Id"]?.[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(e.headers["X-Original-Forwarded-For"]).toBeUndefined();
+    // The backend saw the proxy pod's address, not the client's: the proxy opened its own connection.
+    expect(e.remote.split(":")[0]).toBe(ip);
+    expect(r.headers.server).toBe("nginx");
+    expect(proxy.log.map((l) => [l.status, l.upstream?.split(":")[1]])).toEqual([[200, "8080"]]);
+  });
+
+  it("an unknown host gets the default backend's 404; a missing Service 503", async () => {
+    const { c, proxy } = testbed();
+    const ip = c.pod("ingress-nginx/controller").ipString;
+    const ns = c.pod("client").ns;
+    const a = httpRequest(ns, { url: "http://nowhere.example.com/", connect: { addr: ip, port: 80 } });
+    const b = httpRequest(ns, { url: "http://shop.example.com/missing", connect: { addr: ip, port: 80 }, headers: { "X-Forwarded-For": "1.2.3.4" } });
+    await runUntilSettled(c.sim);
+    expect(a.result?.status).toBe(404);
+    expect(a.result?.body).toContain("<center><h1>404 Not Found</h1></center>");
+    expect(b.result?.status).toBe(503);
+    expect(b.result?.body).toContain("503 Service Temporarily Unavailable");
+    expect(proxy.log.find((l) => l.status === 503)?.decision).toMatch(/Service shop\/gone does not exist/);
+  });
+});
