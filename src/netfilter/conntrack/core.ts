@@ -192,7 +192,8 @@ export class Conntrack {
     const t = this.table;
     if (s < 0 || s >= t.cap || (t.status[s] & IPS.INUSE) === 0) return false;
     const related = pkt.ctinfo === CtInfo.Related || pkt.ctinfo === CtInfo.RelatedReply;
-    if (related) return pkt.buf[pkt.l3 + 9] === IPPROTO_ICMP;
+    // nf_ct_attach: an ICMP error, or the RST of REJECT --reject-with tcp-reset, carries the entry of what it answers.
+    if (related) return pkt.buf[pkt.l3 + 9] === IPPROTO_ICMP || (pkt.buf[pkt.l3 + 9] === IPPROTO_TCP && (pkt.buf[pkt.l4 + 13] & 0x04) !== 0);
     if (!pktToTuple(pkt.buf, pkt.l3, pkt.l4, pkt.tail, T)) return false;
     return t.getTuple(s, pkt.ctinfo >= CtInfo.EstablishedReply ? 1 : 0, Q).equals(T);
   }

@@ -60,7 +60,7 @@ export interface XtEnv {
   readonly recent: Map<string, RecentTable>;
   /** A uniformly distributed u32 from the namespace's seeded stream (get_random_u32). */
   randomU32(ns: NetNamespace): number;
-  /** REJECT --reject-with tcp-reset: sends the RST (TCP lives elsewhere). Null: drop only. */
+  /** REJECT --reject-with tcp-reset: sends the RST instead of nf_send_reset. Null: nf_send_reset. */
   tcpReset: ((ctx: NfContext) => void) | null;
   /** LOG lines besides the trace, if wanted. */
   onLog: ((line: string, ctx: NfContext) => void) | null;

@@ -1,10 +1,11 @@
 // -j REJECT [--reject-with TYPE] (net/ipv4/netfilter/ipt_REJECT.c, libipt_REJECT.c): answers with
-// an ICMP destination unreachable (icmp_send through the stack) or a TCP RST (through the
-// engine's tcpReset callback), then drops. Filter table only, INPUT/FORWARD/OUTPUT.
+// an ICMP destination unreachable (icmp_send through the stack) or a TCP RST (nf_send_reset, or the
+// engine's tcpReset callback when one is given), then drops. Filter table only, INPUT/FORWARD/OUTPUT.
 
 import { Hook, icmpSendError, Verdict } from "../../../net/index.js";
 import { fail } from "../fail.js";
 import { defineTarget } from "../xt.js";
+import { nfSendReset } from "./nf_reject.js";
 
 /** reject_table: the name iptables-save prints, its alias, and the ICMP code (-1: tcp-reset). */
 const REJECT_TYPES: ReadonlyArray<readonly [string, string, number]> = [
@@ -45,9 +46,10 @@ export const rejectTarget = defineTarget<RejectSpec>({
   compile(spec, env) {
     const code = REJECT_TYPES[spec.with][2];
     if (code < 0) {
+      const send = env.tcpReset;
       return (p) => {
-        const send = env.tcpReset;
         if (send !== null) send(p.ctx);
+        else nfSendReset(p.ctx.ns, p.pkt);
         return Verdict.Drop;
       };
     }
