@@ -8,8 +8,8 @@ import { upstreamName } from "./refs.js";
 import type { L7Backend } from "./types.js";
 
 export interface ConfLocation {
-  /** "=" for an exact location, "" for a prefix location. */
-  readonly modifier: "=" | "";
+  /** "=" for an exact location, "~" for a regular expression, "" for a prefix location. */
+  readonly modifier: "=" | "~" | "";
   readonly path: string;
   /** Lines printed as `# …` at the top of the block (Gateway matches nginx cannot express). */
   readonly comments?: readonly string[];

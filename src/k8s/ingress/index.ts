@@ -2,6 +2,10 @@
 // HTTPRoute objects compiled into route tables the L7 proxy serves (see types.ts for the contract).
 
 export * from "./conf.js";
+export * from "./gateway-compile.js";
+export * from "./gateway-describe.js";
+export * from "./gateway-router.js";
+export * from "./gateway-rules.js";
 export * from "./hostname.js";
 export * from "./ingress-compile.js";
 export * from "./ingress-describe.js";
@@ -9,3 +13,4 @@ export * from "./ingress-router.js";
 export * from "./path.js";
 export * from "./refs.js";
 export * from "./types.js";
+export * from "./weights.js";
