@@ -114,13 +114,16 @@ export class HttpClient {
         } as http.RequestOptions,
         (res) => {
           let body = "";
+          // The socket leaves the response once it ends (back to the agent, or closed): read it now.
+          const sock = res.socket as Duplex | null;
+          const local = localOf(sock);
+          const tlsNow = sock instanceof tls.TLSSocket ? tlsInfo(sock) : undefined;
           res.setEncoding("utf8");
           res.on("data", (d: string) => (body += d));
           res.on("error", fail);
           res.on("end", () => {
-            const sock = res.socket as Duplex | null;
-            const result: HttpResult = { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? "", headers: res.headers, body, local: localOf(sock) };
-            if (sock instanceof tls.TLSSocket) result.tls = tlsInfo(sock);
+            const result: HttpResult = { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? "", headers: res.headers, body, local };
+            if (tlsNow) result.tls = tlsNow;
             ex.settled = true;
             ex.result = result;
             resolve(result);

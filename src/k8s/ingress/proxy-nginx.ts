@@ -1,6 +1,5 @@
 // What the proxy answers and adds as ingress-nginx's nginx did: its error pages (nginx's built-in
-// pages, ngx_http_special_response.c, with server_tokens off), the URI normalisation nginx applies
-// before matching (ngx_http_parse_complex_uri: "." and ".." segments, "//"), the header limits of
+// pages, ngx_http_special_response.c, with server_tokens off), the header limits of
 // large_client_header_buffers, and the request headers ingress-nginx's nginx.tmpl sets on the way
 // to an upstream (proxy_set_header, in the template's order).
 
@@ -41,33 +40,6 @@ export function nginxPage(status: number, variant?: "header-too-large"): string 
   const h1 = variant === "header-too-large" ? "400 Bad Request" : title;
   const extra = variant === "header-too-large" ? "<center>Request Header Or Cookie Too Large</center>\r\n" : "";
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${h1}</h1></center>\r\n${extra}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
-}
-
-/**
- * The path nginx matches locations against: %XX decoded for "." (so %2e%2e is ".."), "//" merged,
- * "." dropped and ".." popping a segment; undefined when ".." climbs above the root (nginx: 400).
- */
-export function normalisePath(raw: string): string | undefined {
-  if (!raw.startsWith("/")) return raw === "*" ? raw : undefined;
-  const segs: string[] = [];
-  const parts = raw.replace(/%2e/gi, ".").split("/");
-  for (let i = 1; i < parts.length; i++) {
-    const p = parts[i];
-    const last = i === parts.length - 1;
-    if (p === "" && !last) continue;
-    if (p === ".") {
-      if (last) segs.push("");
-      continue;
-    }
-    if (p === "..") {
-      if (segs.length === 0) return undefined;
-      segs.pop();
-      if (last) segs.push("");
-      continue;
-    }
-    segs.push(p);
-  }
-  return `/${segs.join("/")}`;
 }
 
 /** Why the header block breaks large_client_header_buffers, and nginx's answer; undefined when it fits. */
@@ -122,7 +94,7 @@ export interface ForwardContext {
  * The upstream request's headers, in the order nginx writes them: ingress-nginx's proxy_set_header
  * lines first (empty values left out, as nginx does), then the client's other headers as sent.
  */
-export function upstreamHeaders(rawHeaders: readonly string[], cx: ForwardContext, set?: Readonly<Record<string, string>>): [string, string][] {
+export function upstreamHeaders(rawHeaders: readonly string[], cx: ForwardContext, mod: HeaderModifier = {}): [string, string][] {
   const out: [string, string][] = [["Host", cx.host]];
   const xff = rawHeaders.filter((_v, i) => i % 2 === 1 && rawHeaders[i - 1].toLowerCase() === "x-forwarded-for");
   out.push(
@@ -137,13 +109,28 @@ export function upstreamHeaders(rawHeaders: readonly string[], cx: ForwardContex
   );
   if (xff.length > 0) out.push(["X-Original-Forwarded-For", xff.join(", ")]);
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (!NOT_COPIED.has(rawHeaders[i].toLowerCase())) out.push([rawHeaders[i], rawHeaders[i + 1]]);
-  // A Gateway's RequestHeaderModifier: set replaces every header of that name.
-  for (const [k, v] of Object.entries(set ?? {})) {
-    const lower = k.toLowerCase();
+  // A Gateway's RequestHeaderModifier: set replaces every header of that name, add appends to the
+  // value (comma-separated, as the spec's example shows), remove drops them.
+  const without = (lower: string) => {
     for (let i = out.length - 1; i >= 0; i--) if (out[i][0].toLowerCase() === lower) out.splice(i, 1);
+  };
+  for (const [k, v] of Object.entries(mod.setHeaders ?? {})) {
+    without(k.toLowerCase());
     out.push([k, v]);
   }
+  for (const [k, v] of Object.entries(mod.addHeaders ?? {})) {
+    const i = out.findIndex(([n]) => n.toLowerCase() === k.toLowerCase());
+    if (i < 0) out.push([k, v]);
+    else out[i] = [out[i][0], `${out[i][1]},${v}`];
+  }
+  for (const k of mod.removeHeaders ?? []) without(k.toLowerCase());
   return out;
+}
+
+export interface HeaderModifier {
+  readonly setHeaders?: Readonly<Record<string, string>>;
+  readonly addHeaders?: Readonly<Record<string, string>>;
+  readonly removeHeaders?: readonly string[];
 }
 
 /** Response headers not passed back to the client: hop-by-hop, and those nginx replaces (proxy_hide_header's defaults). */

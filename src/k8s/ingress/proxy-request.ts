@@ -8,7 +8,7 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import { createTcpConnection, type NetNamespace, type TcpSocket } from "../../net/index.js";
 import type { ClientConn, L7Proxy } from "./proxy.js";
-import { headerLimit, NGINX_LIMITS, nginxPage, nginxReason, normalisePath, RESPONSE_NOT_COPIED, upstreamHeaders } from "./proxy-nginx.js";
+import { headerLimit, NGINX_LIMITS, nginxPage, nginxReason, RESPONSE_NOT_COPIED, upstreamHeaders } from "./proxy-nginx.js";
 import { pickBackend, pickUpstream, resolveUpstreams, type Upstream } from "./proxy-upstream.js";
 import type { L7Decision, L7Source } from "./types.js";
 
@@ -76,14 +76,12 @@ export function handleRequest(proxy: L7Proxy, conn: ClientConn, req: http.Incomi
 
   const limit = headerLimit(`${method} ${uri} HTTP/${req.httpVersion}`, req.rawHeaders);
   if (limit) return answer(limit.status, `large_client_header_buffers: ${limit.why}`, { close: true, variant: limit.status === 400 ? "header-too-large" : undefined });
-  if (req.httpVersion === "1.1" && host === undefined) return answer(400, 'client sent HTTP/1.1 request without "Host" header', { close: true });
-  const { path: rawPath, query } = splitUri(uri);
-  const path = normalisePath(rawPath);
-  if (path === undefined) return answer(400, `invalid path ${JSON.stringify(rawPath)} (".." above the root)`, { close: true });
+  // A missing Host on HTTP/1.1 and a path climbing above the root are the router's 400s (nginx's checks).
+  const { path, query } = splitUri(uri);
 
   let d: L7Decision;
   try {
-    d = proxy.opts.router().route({ listener: l, host, sni: conn.sni, method, path, query, headers: req.headers });
+    d = proxy.opts.router().route({ listener: l, host, sni: conn.sni, method, path, query, headers: req.headers, httpVersion: req.httpVersion });
   } catch (e) {
     return answer(500, `router failed: ${(e as Error).message}`);
   }
@@ -92,11 +90,12 @@ export function handleRequest(proxy: L7Proxy, conn: ClientConn, req: http.Incomi
 
   const backend = pickBackend(d.backends, proxy.opts.rng);
   if (!backend) return answer(503, `${describeSource(d.source)}: no backend with a weight above 0`);
+  if (backend.failure) return answer(backend.failure.status, `${describeSource(d.source)}: ${backend.failure.reason}`);
   const r = resolveUpstreams(proxy.opts.cluster, backend);
   if (!r.ok) return answer(503, `${describeSource(d.source)}: ${r.why}`);
   const up = pickUpstream(r.upstreams, proxy.opts.rng);
   const note = `${describeSource(d.source)} → ${up.addr}:${up.port}`;
-  forward(proxy, conn, req, res, { up, note, requestId, https, onDone: (status) => log(status, describeSource(d.source), `${up.addr}:${up.port}`), onError: (why) => answer(502, `${note}: ${why}`) }, d.setHeaders);
+  forward(proxy, conn, req, res, { up, note, requestId, https, onDone: (status) => log(status, describeSource(d.source), `${up.addr}:${up.port}`), onError: (why) => answer(502, `${note}: ${why}`) }, d);
 }
 
 interface Forward {
@@ -108,12 +107,12 @@ interface Forward {
   onError: (why: string) => void;
 }
 
-function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, res: http.ServerResponse, f: Forward, set?: Readonly<Record<string, string>>): void {
+function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, res: http.ServerResponse, f: Forward, d: L7Decision & { kind: "proxy" }): void {
   const sim = proxy.pod.ns.sim;
   const headers = upstreamHeaders(
     req.rawHeaders,
     { remoteAddr: conn.raw.remoteAddress ?? "", serverPort: conn.listener.port, scheme: f.https ? "https" : "http", host: req.headers.host ?? "", requestId: f.requestId },
-    set,
+    d,
   );
   const ureq = http.request({ host: f.up.addr, port: f.up.port, method: req.method, path: req.url, headers: headers.flat(), setHost: false, agent: proxy.upstreams.agent });
   ureq.on("socket", (s: Duplex) => {
