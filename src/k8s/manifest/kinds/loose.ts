@@ -191,7 +191,11 @@ function checkRouteMatch(m: Cursor): void {
   const path = m.get("path");
   if (path.present && path.isMap()) {
     path.known(["type", "value"]);
-    const type = readEnum(path.get("type"), PATH_MATCH_TYPES, "a path match type") ?? "PathPrefix";
+    const tc = path.get("type");
+    let type: string = "PathPrefix";
+    if (tc.str() === "Prefix")
+      tc.error("invalid-value", `"Prefix" is not a path match type (expected ${PATH_MATCH_TYPES.join(", ")})`, { hint: "the Gateway API calls it PathPrefix (Prefix is the Ingress pathType)" });
+    else type = readEnum(tc, PATH_MATCH_TYPES, "a path match type") ?? "PathPrefix";
     const vc = path.get("value");
     const value = vc.str();
     if (value !== undefined && type !== "RegularExpression") {
