@@ -1,11 +1,18 @@
 // The programs a scenario's pods run. With `apps: echo` (the default) every container gets a UDP
-// echo server on each of its UDP containerPorts, bound to 0.0.0.0 in the pod's namespace, so that
-// Services and pods answer: each datagram comes back to its sender with the same payload. A
-// container that restarts starts its servers again; a deleted pod's servers are gone.
+// echo server on each of its UDP containerPorts and a TCP app on each of its TCP containerPorts
+// (the first kind in TCP_APP_KINDS that serves the port: the echo server serves any), bound to
+// 0.0.0.0 in the pod's namespace, so that Services and pods answer. A container that restarts
+// starts its servers again; a deleted pod's servers are gone.
 
 import type { Cluster, PodRuntime } from "../k8s/index.js";
 import type { RemoteInfo, UdpSocket } from "../net/index.js";
 import type { AppsMode } from "./model.js";
+import { peerOf, type TcpAccept, type TcpApp, type TcpAppKind, tcpEchoApp } from "./tcp-apps.js";
+
+export type { TcpAccept, TcpApp, TcpAppContext, TcpAppKind } from "./tcp-apps.js";
+
+/** The kinds of TCP app, in the order they are offered a port; the echo server, which serves any, comes last. */
+const TCP_APP_KINDS: readonly TcpAppKind[] = [tcpEchoApp];
 
 /** A datagram an app received. */
 export interface Delivery {
@@ -20,6 +27,8 @@ export interface Delivery {
 export class Apps {
   private readonly sockets = new Map<string, UdpSocket[]>();
   private readonly listeners: ((d: Delivery) => void)[] = [];
+  private readonly tcpApps = new Map<string, TcpApp[]>();
+  private readonly acceptListeners: ((a: TcpAccept) => void)[] = [];
 
   constructor(
     readonly cluster: Cluster,
@@ -31,7 +40,12 @@ export class Apps {
     for (const p of this.cluster.pods.values()) this.startPod(p);
     this.cluster.on((e) => {
       if (e.kind === "pod-added") this.startPod(e.pod);
-      else if (e.kind === "pod-deleted") for (const c of e.pod.containers.keys()) this.sockets.delete(`${e.pod.key}/${c}`);
+      else if (e.kind === "pod-deleted")
+        for (const c of e.pod.containers.keys()) {
+          this.sockets.delete(`${e.pod.key}/${c}`);
+          for (const a of this.tcpApps.get(`${e.pod.key}/${c}`) ?? []) a.destroy();
+          this.tcpApps.delete(`${e.pod.key}/${c}`);
+        }
     });
   }
 
@@ -41,16 +55,26 @@ export class Apps {
     return () => this.listeners.splice(this.listeners.indexOf(l), 1);
   }
 
+  /** Called with every connection a TCP app accepts. Returns the unsubscribe function. */
+  onTcpAccept(l: (a: TcpAccept) => void): () => void {
+    this.acceptListeners.push(l);
+    return () => this.acceptListeners.splice(this.acceptListeners.indexOf(l), 1);
+  }
+
   /** The container's process exits and starts again: its sockets close, its servers are bound anew. */
   restart(pod: PodRuntime, container: string): void {
+    for (const a of this.tcpApps.get(`${pod.key}/${container}`) ?? []) a.close();
     pod.container(container).restart();
     this.startContainer(pod, container);
   }
 
-  /** "udp/9000 (main)" per listening server of a pod, for reports. */
+  /** "udp/9000 (main)", "tcp/8080 (main)" per listening server of a pod, for reports. */
   describe(pod: PodRuntime): string[] {
     const out: string[] = [];
-    for (const c of pod.containers.keys()) for (const s of this.sockets.get(`${pod.key}/${c}`) ?? []) if (!s.closed) out.push(`udp/${s.localPort} (${c})`);
+    for (const c of pod.containers.keys()) {
+      for (const s of this.sockets.get(`${pod.key}/${c}`) ?? []) if (!s.closed) out.push(`udp/${s.localPort} (${c})`);
+      for (const a of this.tcpApps.get(`${pod.key}/${c}`) ?? []) out.push(`tcp/${a.port} (${c}${a.kind === "echo" ? "" : `, ${a.kind}`})`);
+    }
     return out;
   }
 
@@ -60,10 +84,23 @@ export class Apps {
 
   private startContainer(p: PodRuntime, name: string): void {
     const list: UdpSocket[] = [];
+    const tcp: TcpApp[] = [];
     this.sockets.set(`${p.key}/${name}`, list);
+    this.tcpApps.set(`${p.key}/${name}`, tcp);
     if (this.mode !== "echo") return;
     const spec = p.pod.spec.containers.find((c) => c.name === name);
     for (const port of spec?.ports ?? []) {
+      if (port.protocol === "TCP") {
+        const kind = TCP_APP_KINDS.find((k) => k.serves(port));
+        const accepted = (sk: TcpAccept["sk"]) => {
+          const a: TcpAccept = { pod: p, container: name, port: port.containerPort, kind: kind!.name, from: peerOf(sk), t: this.cluster.sim.now, sk };
+          for (const l of [...this.acceptListeners]) l(a);
+        };
+        // Undefined: two containers declaring one port, the second cannot bind (as in a real pod).
+        const app = kind?.start({ cluster: this.cluster, pod: p, container: name, port, accepted });
+        if (app) tcp.push(app);
+        continue;
+      }
       if (port.protocol !== "UDP") continue;
       const s = p.container(name).udpSocket();
       try {

@@ -200,6 +200,22 @@ export function tcpAbort(sk: TcpSock): void {
   if (sk.orphan) sk.purgeQueues();
 }
 
+/**
+ * The socket goes away with its namespace (a deleted pod, whose veth is already gone): freed at
+ * once, nothing sent to the peer, no timer left running.
+ */
+export function tcpDestroy(sk: TcpSock | TcpListener): void {
+  if (sk instanceof TcpListener) {
+    for (const child of sk.acceptQueue.slice()) tcpDestroy(child);
+    return tcpUnlisten(sk);
+  }
+  sk.orphan = true;
+  sk.user = null;
+  sk.userTimer.stop();
+  if (sk.state !== TcpState.CLOSE) tcpDone(sk);
+  sk.purgeQueues();
+}
+
 /** The namespace's connections and listeners, one line each, as `ss -tan` prints them. */
 export function tcpDump(ns: NetNamespace): string[] {
   const t = tcpTable(ns);

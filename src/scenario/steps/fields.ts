@@ -1,10 +1,13 @@
 // Field readers shared by the step types: names and addresses checked for syntax where they are
 // written, kept with their position for the checks against the cluster.
 
+import { DropReason } from "../../sim/index.js";
+import { parseIpv4 } from "../../wire/index.js";
 import { parseDuration } from "../duration.js";
 import { code, type Located } from "../model.js";
 import { type HostRef, parseHost, parseTarget, type TargetRef } from "../refs.js";
-import type { Cursor } from "../yaml.js";
+import { type Cursor, nearest, oneOf } from "../yaml.js";
+import { ICMP_NAMES, normaliseIcmpName } from "./observe.js";
 import type { CheckContext } from "./registry.js";
 
 export const locate = <T>(c: Cursor, value: T): Located<T> => ({ value, at: c.position(), path: c.path });
@@ -80,4 +83,68 @@ export function readPayload(c: Cursor, fallback: string): string {
   if (!c.present) return fallback;
   if (c.kind === "number" || c.kind === "boolean") return c.describe();
   return c.str() ?? fallback;
+}
+
+/** An address written in an expectation, with or without a port. */
+export interface AddrPort {
+  addr: string;
+  port?: number;
+}
+
+/** `10.244.0.2` or `10.244.0.2:5353`. */
+export function readAddrPort(c: Cursor): AddrPort | undefined {
+  const s = c.str();
+  if (s === undefined) return undefined;
+  const m = /^([0-9.]+)(?::([0-9]+))?$/.exec(s);
+  const ip = m ? parseIpv4(m[1]) : undefined;
+  const port = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!ip?.ok || (port !== undefined && (port < 1 || port > 65535))) {
+    c.error(code("invalid-ip"), `"${s}" is not an address (expected IP or IP:PORT, e.g. 10.244.0.2 or 10.96.0.10:53)`, { hint: ip && !ip.ok ? ip.error : undefined });
+    return undefined;
+  }
+  return { addr: m![1], port };
+}
+
+export const matchAddr = (want: AddrPort, addr: string, port: number): boolean => want.addr === addr && (want.port === undefined || want.port === port);
+export const formatAddr = (a: AddrPort): string => (a.port === undefined ? a.addr : `${a.addr}:${a.port}`);
+
+const REASONS = Object.keys(DropReason);
+
+/** `dropped: REASON` (Linux's SKB_DROP_REASON_* name, prefix optional) or `dropped: true`. */
+export function readDropped(c: Cursor): string | true | undefined {
+  if (c.kind === "boolean") {
+    if (c.scalar === true) return true;
+    c.error(code("invalid-value"), "dropped: false says nothing", { hint: "use delivered: true, or leave dropped out" });
+    return undefined;
+  }
+  if (!c.present) return undefined;
+  const r = c.str();
+  const name = r?.toUpperCase().replace(/^SKB_DROP_REASON_/, "");
+  if (name !== undefined && REASONS.includes(name)) return name;
+  if (r !== undefined) {
+    const guess = nearest(r.toUpperCase(), REASONS);
+    c.error(code("invalid-value"), `"${r}" is not a drop reason${guess ? ` (did you mean "${guess}"?)` : ""}`, {
+      hint: "drop reasons are Linux's SKB_DROP_REASON_* names, e.g. NO_SOCKET, NETFILTER_DROP, NEIGH_FAILED, IP_INNOROUTES, TTL_EXPIRED",
+    });
+  }
+  return undefined;
+}
+
+/** `icmp: port-unreachable` (or iptables' `icmp-port-unreachable`), one of ICMP_NAMES. */
+export function readIcmp(c: Cursor): string | undefined {
+  if (!c.present) return undefined;
+  const r = c.str();
+  const n = r === undefined ? undefined : normaliseIcmpName(r);
+  if (n !== undefined && n in ICMP_NAMES) return n;
+  if (r !== undefined) c.error(code("invalid-value"), `"${r}" is not an ICMP error kubewire knows (expected ${oneOf(Object.keys(ICMP_NAMES))})`);
+  return undefined;
+}
+
+/** `error: ERRNO`, one of `errnos` (the errors the step's socket reports). */
+export function readErrno(c: Cursor, errnos: readonly string[], what: string): string | undefined {
+  if (!c.present) return undefined;
+  const r = c.str()?.toUpperCase();
+  if (r !== undefined && errnos.includes(r)) return r;
+  if (r !== undefined) c.error(code("invalid-value"), `"${r}" is not an error ${what} reports here (expected ${oneOf(errnos)})`);
+  return undefined;
 }

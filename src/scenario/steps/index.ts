@@ -7,10 +7,11 @@ import { readyStep } from "./ready.js";
 import type { StepType } from "./registry.js";
 import { restartStep } from "./restart.js";
 import { scaleStep } from "./scale.js";
+import { tcpStep } from "./tcp.js";
 import { udpStep } from "./udp.js";
 import { waitStep } from "./wait.js";
 
-export const STEP_TYPES: readonly StepType<never>[] = [udpStep, pingStep, restartStep, deleteStep, scaleStep, readyStep, waitStep, externalHostStep] as StepType<never>[];
+export const STEP_TYPES: readonly StepType<never>[] = [udpStep, pingStep, restartStep, deleteStep, scaleStep, readyStep, waitStep, externalHostStep, tcpStep] as StepType<never>[];
 
 export const stepType = (name: string): StepType<unknown> | undefined => STEP_TYPES.find((t) => t.type === name) as StepType<unknown> | undefined;
 

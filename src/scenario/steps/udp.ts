@@ -3,19 +3,30 @@
 // received it and from which source, the reply, drops on the way, ICMP errors, socket errors.
 
 import { createUdpSocket, type UdpSocket } from "../../net/index.js";
-import { DropReason } from "../../sim/index.js";
-import { parseIpv4 } from "../../wire/index.js";
 import type { Delivery } from "../apps.js";
 import { formatDuration } from "../duration.js";
-import { code, type Located } from "../model.js";
+import type { Located } from "../model.js";
 import { formatHost, formatTarget, type HostRef, resolveHost, resolveTarget, type TargetRef } from "../refs.js";
-import { type Cursor, nearest, oneOf } from "../yaml.js";
-import { checkResolved, locate, readDuration, readPayload, readPodRef, readSender, readTarget } from "./fields.js";
-import { dropsIn, formatDrop, ICMP_NAMES, icmpErrorsIn, icmpName, normaliseIcmpName } from "./observe.js";
+import type { Cursor } from "../yaml.js";
+import {
+  checkResolved,
+  formatAddr,
+  locate,
+  matchAddr,
+  readAddrPort,
+  readDropped,
+  readDuration,
+  readErrno,
+  readIcmp,
+  readPayload,
+  readPodRef,
+  readSender,
+  readTarget,
+} from "./fields.js";
+import { dropsIn, formatDrop, ICMP_NAMES, icmpErrorsIn, icmpName } from "./observe.js";
 import { defineStep } from "./registry.js";
 
 const ERRNOS = ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EMSGSIZE", "EPERM", "EACCES", "ENOPROTOOPT"] as const;
-const REASONS = Object.keys(DropReason);
 
 export interface UdpExpect {
   /** The reply's payload; true: any reply; false: none. */
@@ -146,9 +157,6 @@ export const udpStep = defineStep<UdpSpec>({
   },
 });
 
-const matchAddr = (want: { addr: string; port?: number }, addr: string, port: number) => want.addr === addr && (want.port === undefined || want.port === port);
-const formatAddr = (a: { addr: string; port?: number }) => (a.port === undefined ? a.addr : `${a.addr}:${a.port}`);
-
 function readExpect(c: Cursor): UdpExpect | undefined {
   const e: UdpExpect = {};
   if (!c.present) return e;
@@ -159,50 +167,11 @@ function readExpect(c: Cursor): UdpExpect | undefined {
   if (reply.kind === "boolean") e.reply = reply.bool();
   else if (reply.present) e.reply = readPayload(reply, "");
   e.delivered = c.get("delivered").bool();
-  const dropped = c.get("dropped");
-  if (dropped.kind === "boolean") {
-    if (dropped.scalar === true) e.dropped = true;
-    else dropped.error(code("invalid-value"), "dropped: false says nothing", { hint: "use delivered: true, or leave dropped out" });
-  } else if (dropped.present) {
-    const r = dropped.str();
-    const name = r?.toUpperCase().replace(/^SKB_DROP_REASON_/, "");
-    if (name !== undefined && REASONS.includes(name)) e.dropped = name;
-    else if (r !== undefined) {
-      const guess = nearest(r.toUpperCase(), REASONS);
-      dropped.error(code("invalid-value"), `"${r}" is not a drop reason${guess ? ` (did you mean "${guess}"?)` : ""}`, {
-        hint: "drop reasons are Linux's SKB_DROP_REASON_* names, e.g. NO_SOCKET, NETFILTER_DROP, NEIGH_FAILED, IP_INNOROUTES, TTL_EXPIRED",
-      });
-    }
-  }
-  const icmp = c.get("icmp");
-  if (icmp.present) {
-    const r = icmp.str();
-    const n = r === undefined ? undefined : normaliseIcmpName(r);
-    if (n !== undefined && n in ICMP_NAMES) e.icmp = n;
-    else if (r !== undefined) icmp.error(code("invalid-value"), `"${r}" is not an ICMP error kubewire knows (expected ${oneOf(Object.keys(ICMP_NAMES))})`);
-  }
-  const err = c.get("error");
-  if (err.present) {
-    const r = err.str()?.toUpperCase();
-    if (r !== undefined && (ERRNOS as readonly string[]).includes(r)) e.error = r;
-    else if (r !== undefined) err.error(code("invalid-value"), `"${r}" is not an error a UDP socket reports here (expected ${oneOf(ERRNOS)})`);
-  }
+  e.dropped = readDropped(c.get("dropped"));
+  e.icmp = readIcmp(c.get("icmp"));
+  e.error = readErrno(c.get("error"), ERRNOS, "a UDP socket");
   if (c.get("at").present) e.at = readPodRef(c.get("at"));
   e.seenFrom = readAddrPort(c.get("seenFrom"));
   e.replyFrom = readAddrPort(c.get("replyFrom"));
   return c.ctx.errors === errors ? e : undefined;
-}
-
-/** `10.244.0.2` or `10.244.0.2:5353`. */
-function readAddrPort(c: Cursor): { addr: string; port?: number } | undefined {
-  const s = c.str();
-  if (s === undefined) return undefined;
-  const m = /^([0-9.]+)(?::([0-9]+))?$/.exec(s);
-  const ip = m ? parseIpv4(m[1]) : undefined;
-  const port = m?.[2] === undefined ? undefined : Number(m[2]);
-  if (!ip?.ok || (port !== undefined && (port < 1 || port > 65535))) {
-    c.error(code("invalid-ip"), `"${s}" is not an address (expected IP or IP:PORT, e.g. 10.244.0.2 or 10.96.0.10:53)`, { hint: ip && !ip.ok ? ip.error : undefined });
-    return undefined;
-  }
-  return { addr: m![1], port };
 }
