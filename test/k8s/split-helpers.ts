@@ -1,5 +1,6 @@
 // Split-cluster test helpers: a scenario file for two nodes, a kubewire node process driven over
-// its --control channel (JSON lines), and the single-process baseline run of the same traffic.
+// its --control channel (JSON lines) or running its own steps, and the single-process baseline run
+// of the same traffic.
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,10 +35,17 @@ spec:
   containers: [{name: main, image: busybox, ports: [{containerPort: 9000, protocol: UDP}]}]
 `;
 
-/** Writes scenario.yaml (two nodes, vxlan, the pods above with echo apps) into `dir`; returns its path. */
-export function writeScenario(dir: string): string {
+const DEFAULT_TRAFFIC = `- ping: {from: client, to: server}
+  expect: {reply: true}
+`;
+
+/**
+ * Writes NAME.yaml (two nodes, vxlan, the pods above with echo apps, the given `traffic:` list as
+ * YAML text) into `dir`; returns its path.
+ */
+export function writeScenario(dir: string, traffic = DEFAULT_TRAFFIC, name = "scenario"): string {
   writeFileSync(join(dir, "pods.yaml"), PODS);
-  const file = join(dir, "scenario.yaml");
+  const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
     `apiVersion: kubewire.dev/v1alpha1
@@ -51,9 +59,7 @@ cluster:
   cni: {backend: vxlan}
 manifests: [pods.yaml]
 traffic:
-- ping: {from: client, to: server}
-  expect: {reply: true}
-`,
+${traffic}`,
   );
   return file;
 }
@@ -103,9 +109,12 @@ export class NodeProcess {
     );
   }
 
-  /** Starts `kubewire node SCENARIO ARGS --control`, inside network namespace `netns` when given. */
-  static start(scenario: string, args: string[], netns?: string): NodeProcess {
-    const cmd = [process.execPath, "--import", "tsx", CHILD, scenario, ...args, "--control"];
+  /**
+   * Starts `kubewire node SCENARIO ARGS --control` (without --control when `control` is false: its
+   * output lines are then events `{text}`), inside network namespace `netns` when given.
+   */
+  static start(scenario: string, args: string[], netns?: string, control = true): NodeProcess {
+    const cmd = [process.execPath, "--import", "tsx", CHILD, scenario, ...args, ...(control ? ["--control"] : [])];
     const child = netns ? spawn("ip", ["netns", "exec", netns, ...cmd], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] }) : spawn(cmd[0], cmd.slice(1), { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
     return new NodeProcess(child);
   }

@@ -208,6 +208,61 @@ describe("split cluster over the UDP underlay", () => {
     expect(stats.drops).toEqual({});
   });
 
+  it("`kubewire node` without --control runs the steps sent from its nodes, in real time, and ends when they are done", async () => {
+    const file = writeScenario(
+      dir,
+      `- ping: {from: client, to: server}
+  expect: {reply: true}
+- udp: {from: client, to: "server:9000", payload: stepped}
+  expect: {reply: stepped, replyFrom: "${IPS.server}:9000"}
+- wait: 50ms
+- udp: {from: node/node-1, to: "server:9000", payload: from the node}
+  expect: {reply: from the node}
+- ping: {from: server, to: client}
+  expect: {reply: true}
+- udp: {from: neighbour, to: "server:9000", payload: seen}
+  expect: {delivered: true}
+- restart: {pod: server}
+- ping: {from: client, to: server}
+  expect: {reply: false}
+  timeout: 300ms
+`,
+      "steps",
+    );
+    // node-1 binds where node-2 already looks for it: a port free a moment ago.
+    const free = createSocket("udp4");
+    await new Promise<void>((r) => free.bind(0, "127.0.0.1", () => r()));
+    const p1 = free.address().port;
+    await new Promise<void>((r) => free.close(() => r()));
+    const node2 = NodeProcess.start(file, ["--node", "node-2", "--endpoint", `node-1=127.0.0.1:${p1}`, "--endpoint", "node-2=127.0.0.1:0"]);
+    const p2 = (await node2.waitEvent((e) => e.event === "listening")).port as number;
+    await node2.waitEvent((e) => e.event === "ready");
+    const node1 = NodeProcess.start(file, ["--node", "node-1", "--endpoint", `node-1=127.0.0.1:${p1}`, "--endpoint", `node-2=127.0.0.1:${p2}`], undefined, false);
+    expect(await node1.exited).toBe(1);
+    const out = node1.events.map((e) => e.text as string);
+    expect(out).toContain("running node-1 in real time until its traffic steps are done");
+    expect(out.filter((l) => /^ {2}[ \d]\d\. /.test(l))).toEqual([
+      "   1. ping client → server: runs here",
+      '   2. udp client → server:9000 "stepped": runs here',
+      "   3. wait 50ms: runs here",
+      '   4. udp node/node-1 → server:9000 "from the node": runs here',
+      "   5. ping server → client: sent from node-2: runs in that node's process",
+      '   6. udp neighbour → server:9000 "seen": not run: expect delivered: seen only by a single-process run (kubewire run)',
+      "   7. restart default/server: not run: a restart step changes the cluster, and each process of a split holds its own copy: use kubewire run",
+      "   8. ping client → server: runs here",
+    ]);
+    const results = out.filter((l) => /^(PASS|FAIL) /.test(l));
+    expect(results.map((l) => l.slice(0, 8))).toEqual(["PASS  1.", "PASS  2.", "PASS  3.", "PASS  4.", "FAIL  8."]);
+    expect(results[1]).toContain(`reply "stepped" from ${IPS.server}:9000`);
+    expect(results[4]).toContain("expected no reply, got one");
+    expect(out).toContain("split: 5 steps, 4 passed, 1 FAILED");
+    expect(node1.stderr).toBe("");
+    const stats = await node2.request({ cmd: "stats" });
+    expect(await node2.quit()).toBe(0);
+    // Steps 1, 2, 4 and 8: four requests in, four replies out.
+    expect(stats.underlay).toMatchObject({ "node-2": { rxDatagrams: 4, txDatagrams: 4, sendFailed: 0 } });
+  });
+
   it("`kubewire peer-commands` prints them; `kubewire node` says what is missing", () => {
     const out: string[] = [];
     const err: string[] = [];

@@ -7,8 +7,9 @@ import { Cluster } from "../../k8s/index.js";
 // Through k8s/index.js once it exports split.js.
 import { type NodeEndpoint, peerCommands, SplitCluster } from "../../k8s/split.js";
 import { NetCapture, pingRealtime, type RealtimeDriver, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../net/index.js";
-import { Apps, installDataplane, parseDuration, type Scenario } from "../../scenario/index.js";
+import { Apps, formatSummary, installDataplane, parseDuration, type Scenario, type StepOutcome } from "../../scenario/index.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, load, parse, UsageError } from "../io.js";
+import { describePlan, placeStep, runStepRealtime } from "./node-steps.js";
 
 export const NODE_HELP = `Usage: kubewire node <scenario.yaml> --node NAME --endpoint NAME=HOST:PORT... [options]
 
@@ -16,8 +17,14 @@ Runs some nodes of the scenario's cluster in this process, in real time, with th
 real UDP socket: the VXLAN underlay. The other nodes run elsewhere: other kubewire processes
 (same scenario), or Linux hosts set up with "kubewire peer-commands". Every process builds the
 whole cluster from the same scenario and seed, so pods, addresses and MACs agree everywhere.
-The pods' apps run (echo servers on their UDP ports); the scenario's traffic steps do not (they
-run on the virtual clock): send traffic with --control.
+The pods' apps run (echo servers on their UDP ports). Without --control, the scenario's ping and
+udp steps sent from this process's nodes (a pod on one of them, or the node itself) run here in
+real time, with its wait steps as wall-clock sleeps, and the run ends when they are done; the
+steps sent from the other nodes run in those nodes' processes. A process with no such steps runs
+until SIGINT or SIGTERM (or --duration). Steps that change the cluster (restart, delete, scale,
+external hosts) and udp expectations only the receiving side sees (delivered, dropped, icmp, at,
+seenFrom) are not run by kubewire node: use kubewire run. With --control, the controller sends
+the traffic and the steps are not run.
 
 Options:
   --node NAME                a node to run here (repeat for several)
@@ -26,7 +33,8 @@ Options:
   --linux NAME               NAME is a Linux kernel node: accept its datagrams from any source
                              port (its vxlan driver hashes the inner flow into the port)
   --pcap FILE                capture every interface of the local nodes and their pods
-  --duration D               stop after D (5s, 1m); default: until SIGINT or SIGTERM
+  --duration D               stop after D (5s, 1m); default: when this process's steps are
+                             done, or with none, on SIGINT or SIGTERM
   --control                  JSON commands on stdin, JSON events and replies on stdout
   -h, --help                 this help
 
@@ -144,15 +152,35 @@ export async function runNodes(io: Io, scenario: Scenario, o: NodeRunOptions): P
     const ep = split.endpoint(n);
     say({ event: "listening", node: n, host: ep.host, port: ep.port }, `${n}: underlay on udp ${ep.host}:${ep.port}`);
   }
-  if (!o.control && scenario.steps.length) io.out(`(the scenario's ${scenario.steps.length} traffic steps are not run here: they run on the virtual clock; use --control)\n`);
+  // Without --control, the traffic steps sent from this process's nodes run here, in real time.
+  const mine = o.control ? [] : scenario.steps.filter((st) => placeStep(st, split).run === "here");
+  const sends = mine.some((st) => st.type.type !== "wait");
+  if (!o.control && scenario.steps.length) io.out(`traffic steps:\n${describePlan(scenario, split).join("\n")}\n`);
   const rl = o.control ? createInterface({ input: process.stdin }) : null;
   if (rl) {
     rl.on("line", (line) => void control(line, split, rt, io).then((stop) => stop && rt.stop()));
     rl.on("close", () => rt.stop());
   }
-  say({ event: "ready" }, `running ${o.local.join(", ")} in real time${o.duration !== undefined ? ` for ${o.duration / 1e9} s` : " (SIGINT or SIGTERM stops)"}`);
+  const until = o.duration !== undefined ? ` for ${o.duration / 1e9} s` : sends ? " until its traffic steps are done" : " (SIGINT or SIGTERM stops)";
+  say({ event: "ready" }, `running ${o.local.join(", ")} in real time${until}`);
+  const outcomes: StepOutcome[] = [];
+  const steps = async () => {
+    for (const st of mine) {
+      const r = await runStepRealtime(st, split, rt);
+      // A stop (signal, --duration) cuts the step short: it did not finish.
+      if (!rt.running) return;
+      outcomes.push(r);
+      io.out(`${r.pass ? "PASS" : "FAIL"} ${String(r.index).padStart(2)}. ${r.title}: ${r.observed}${r.pass ? "" : ` (${r.why})`}\n`);
+    }
+  };
   try {
-    await rt.run(o.duration !== undefined ? (r) => r.sleep(o.duration! / 1e6) : undefined);
+    // With --duration the run lasts that long: the steps run meanwhile, and are cut if not done.
+    if (o.duration !== undefined)
+      await rt.run((r) => {
+        if (sends) void steps();
+        return r.sleep(o.duration! / 1e6);
+      });
+    else await rt.run(sends ? steps : undefined);
   } finally {
     if (rl) {
       rl.close();
@@ -160,6 +188,12 @@ export async function runNodes(io: Io, scenario: Scenario, o: NodeRunOptions): P
     }
     capture?.close();
     await split.close();
+  }
+  if (sends) {
+    const summary = { ...scenario, steps: scenario.steps.filter((st) => mine.includes(st)) };
+    io.out(`${formatSummary(summary, outcomes)}\n`);
+    if (outcomes.length < summary.steps.length) io.out(`${summary.steps.length - outcomes.length} of them did not finish before the run ended\n`);
+    if (outcomes.length < summary.steps.length || outcomes.some((r) => !r.pass)) process.exitCode = EXIT_FAILED;
   }
   say({ event: "stopped", ...statsOf(split) }, `stopped; underlay ${JSON.stringify(split.stats())}`);
 }
