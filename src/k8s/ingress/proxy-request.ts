@@ -20,7 +20,8 @@ export class UpstreamPool {
   readonly agent: http.Agent;
 
   constructor(ns: NetNamespace) {
-    const agent = new http.Agent({ keepAlive: true, timeout: NGINX_LIMITS.upstreamKeepaliveTimeoutMs });
+    // The idle timeout is set on free sockets only (keepSocketAlive); the agent destroys a free socket that times out.
+    const agent = new http.Agent({ keepAlive: true });
     agent.keepSocketAlive = (socket: Duplex & { setTimeout?: (ms: number) => void }) => {
       socket.setTimeout?.(NGINX_LIMITS.upstreamKeepaliveTimeoutMs);
       return true;

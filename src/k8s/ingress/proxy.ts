@@ -78,7 +78,9 @@ export class L7Proxy {
 
   /** Listens on every listener of the router. */
   start(): this {
-    for (const l of this.opts.router().listeners) this.listen(l);
+    // Listeners sharing a port (a Gateway's per-hostname listeners) share one socket: the router picks among them by Host.
+    const ports = new Set<number>();
+    for (const l of this.opts.router().listeners) if (!ports.has(l.port)) ports.add(l.port), this.listen(l);
     return this;
   }
 
