@@ -80,7 +80,11 @@ export class L7Proxy {
   start(): this {
     // Listeners sharing a port (a Gateway's per-hostname listeners) share one socket: the router picks among them by Host.
     const ports = new Set<number>();
-    for (const l of this.opts.router().listeners) if (!ports.has(l.port)) ports.add(l.port), this.listen(l);
+    for (const l of this.opts.router().listeners) {
+      if (ports.has(l.port)) continue;
+      ports.add(l.port);
+      this.listen(l);
+    }
     return this;
   }
 
