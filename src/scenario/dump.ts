@@ -1,14 +1,25 @@
 // The state of one namespace (a node, a pod, the gateway, an external host) in the words of the
 // Linux tools: `ip route`, `ip neigh`, `bridge fdb`, `ip addr`, `conntrack -L`, `iptables-save`
-// and `nft list ruleset`.
+// and `nft list ruleset`; and the nginx.conf of the L7 controllers (`nginx -T`).
 
-import type { Cluster } from "../k8s/index.js";
+import {
+  type Cluster,
+  compileGateway,
+  compileIngress,
+  type Gateway,
+  gatewayLabels,
+  INGRESS_NGINX_LABELS,
+  type K8sObject,
+  type L7Backend,
+  type L7Router,
+  matchesLabels,
+} from "../k8s/index.js";
 import { Bridge, type NetNamespace, VxlanDevice } from "../net/index.js";
 import { netfilterOf } from "../netfilter/index.js";
 import { dataplaneOf } from "./dataplane.js";
 import { nearest } from "./yaml.js";
 
-export const DUMP_KINDS = ["routes", "neigh", "fdb", "addresses", "conntrack", "iptables", "nft"] as const;
+export const DUMP_KINDS = ["routes", "neigh", "fdb", "addresses", "conntrack", "iptables", "nft", "ingress"] as const;
 export type DumpKind = (typeof DUMP_KINDS)[number];
 
 /** The tool each dump imitates, for headers and help. */
@@ -20,6 +31,7 @@ export const DUMP_TOOLS: Record<DumpKind, string> = {
   conntrack: "conntrack -L",
   iptables: "iptables-save",
   nft: "nft list ruleset",
+  ingress: "nginx -T",
 };
 
 export type DumpResult = { ok: true; text: string } | { ok: false; message: string; hint?: string };
@@ -39,7 +51,8 @@ export function findNamespace(c: Cluster, name: string): NetNamespace | undefine
   return c.namespaces().find((ns) => ns.name === n);
 }
 
-export function dump(c: Cluster, where: string, kind: DumpKind): DumpResult {
+/** `objects`: the scenario's manifests, for the Ingresses and Gateways the ingress dump compiles. */
+export function dump(c: Cluster, where: string, kind: DumpKind, objects: readonly K8sObject[] = []): DumpResult {
   const ns = findNamespace(c, where);
   if (!ns) {
     const names = namespaceNames(c);
@@ -75,5 +88,56 @@ export function dump(c: Cluster, where: string, kind: DumpKind): DumpResult {
         };
       return { ok: true, text: text.endsWith("\n") ? text : `${text}\n` };
     }
+    case "ingress":
+      return dumpIngress(c, ns.name, objects);
   }
+}
+
+/** The certificate name the dump shows where a Secret is missing (the proxy presents its fake certificate). */
+const DUMP_FALLBACK = { cert: "", key: "", origin: "fallback (Kubernetes Ingress Controller Fake Certificate)" };
+
+/** The ready endpoints (pod IP:port) of a backend's Service port, from the cluster's EndpointSlices. */
+export function readyEndpoints(c: Cluster, b: L7Backend): string[] {
+  const key = `${b.namespace}/${b.service}`;
+  const s = c.services.get(key);
+  const sp = s?.svc.spec.ports.find((p) => (typeof b.port === "number" ? p.port === b.port : p.name === b.port));
+  if (!sp) return [];
+  const out: string[] = [];
+  for (const slice of c.endpointSlices(key)) {
+    const port = slice.ports.find((p) => p.name === sp.name && p.protocol === sp.protocol)?.port;
+    if (port === undefined) continue;
+    for (const ep of slice.endpoints) if (ep.conditions.ready) for (const a of ep.addresses) out.push(`${a}:${port}`);
+  }
+  return out;
+}
+
+/**
+ * The route tables of ingress-nginx and of each Gateway, for a node that runs one of their pods
+ * (every node while the cluster runs no controller pods).
+ */
+function dumpIngress(c: Cluster, node: string, objects: readonly K8sObject[]): DumpResult {
+  if (!c.nodes.has(node)) return { ok: false, message: `${node} is not a node`, hint: "the L7 controllers' route tables are dumped per node: --node NODE" };
+  const controllers: { name: string; labels: Record<string, string>; router: () => L7Router }[] = [];
+  if (objects.some((o) => o.kind === "Ingress"))
+    controllers.push({ name: "ingress-nginx", labels: { ...INGRESS_NGINX_LABELS }, router: () => compileIngress(objects, { fallback: DUMP_FALLBACK }) });
+  for (const gw of objects.filter((o): o is Gateway => o.kind === "Gateway")) {
+    const { name, namespace } = gw.metadata;
+    controllers.push({ name: `Gateway ${namespace}/${name}`, labels: gatewayLabels(namespace, name), router: () => compileGateway(objects, gw, { fallback: DUMP_FALLBACK }) });
+  }
+  if (controllers.length === 0) return { ok: false, message: "the scenario has no Ingress and no Gateway", hint: "add networking.k8s.io/v1 Ingresses or gateway.networking.k8s.io/v1 Gateways to its manifests" };
+  const pods = [...c.pods.values()].filter((p) => !p.deleted);
+  const texts: string[] = [];
+  const elsewhere: string[] = [];
+  for (const ctl of controllers) {
+    const own = pods.filter((p) => matchesLabels(ctl.labels, p.labels));
+    if (own.length && !own.some((p) => p.node.name === node)) {
+      elsewhere.push(`${ctl.name} on ${[...new Set(own.map((p) => p.node.name))].join(", ")}`);
+      continue;
+    }
+    const router = ctl.router();
+    const warnings = router.warnings.map((w) => `# warning: ${w.object} ${w.field}: ${w.message}${w.where ? ` (${w.where})` : ""}`);
+    texts.push([...warnings, router.describe((b) => readyEndpoints(c, b))].join("\n"));
+  }
+  if (texts.length === 0) return { ok: false, message: `no L7 controller pod runs on ${node}`, hint: elsewhere.join("; ") };
+  return { ok: true, text: texts.join("\n") };
 }

@@ -27,6 +27,8 @@ export interface ConfServer {
 }
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/** A location path as nginx.conf writes it: bare, quoted only when nginx's parser would split it. */
+const locationPath = (s: string): string => (/^[^\s;{}"'\\]+$/.test(s) ? s : quote(s));
 
 /** The variables ingress-nginx sets in each location, then where the request goes. */
 export function locationVars(vars: ReadonlyArray<readonly [string, string]>): string[] {
@@ -42,7 +44,7 @@ export function printServers(servers: readonly ConfServer[]): string[] {
     for (const d of s.directives) out.push(`    ${d};`);
     for (const loc of s.locations) {
       out.push("");
-      out.push(`    location ${loc.modifier ? `${loc.modifier} ` : ""}${quote(loc.path)} {`);
+      out.push(`    location ${loc.modifier ? `${loc.modifier} ` : ""}${locationPath(loc.path)} {`);
       for (const c of loc.comments ?? []) out.push(`        # ${c}`);
       for (const d of loc.directives) out.push(`        ${d};`);
       out.push("    }");

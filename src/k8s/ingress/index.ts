@@ -2,6 +2,7 @@
 // HTTPRoute objects compiled into route tables the L7 proxy serves (see types.ts for the contract).
 
 export * from "./conf.js";
+export { gatewayLabels, INGRESS_NGINX_LABELS } from "./controller-manifest.js";
 export * from "./gateway-compile.js";
 export * from "./gateway-describe.js";
 export * from "./gateway-router.js";

@@ -34,7 +34,7 @@ function confServer(s: IngressServer): ConfServer {
   const catchAll = s.host === CATCH_ALL;
   const directives: string[] = [];
   if (s.tls) directives.push(`ssl_certificate ${pemFile(s.tls.certificate)}`, `ssl_certificate_key ${pemFile(s.tls.certificate)}`);
-  else if (catchAll) directives.push(`ssl_certificate ${SSL_DIR}/default-fake-certificate.pem`);
+  else if (catchAll) directives.push(`ssl_certificate ${SSL_DIR}/default-fake-certificate.pem`, `ssl_certificate_key ${SSL_DIR}/default-fake-certificate.pem`);
   const locations: ConfLocation[] = [];
   const exactPaths = new Set(s.locations.filter((l) => l.exact).map((l) => l.key));
   const ordered = [...s.locations].sort((a, b) => b.key.length - a.key.length || Number(b.exact) - Number(a.exact));
