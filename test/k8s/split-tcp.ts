@@ -76,7 +76,8 @@ export interface TcpSummary {
 
 export type PodFrame = FrameSummary & { tcp?: TcpSummary };
 
-function tcpSummary(b: Uint8Array): TcpSummary | undefined {
+/** The TCP header and payload of an Ethernet frame (undefined when it is not TCP/IPv4). */
+export function tcpSummary(b: Uint8Array): TcpSummary | undefined {
   if (b.length < ethernet.ETHERNET_HEADER_LEN + 40 || ethernet.etherType(b, 0) !== 0x0800) return undefined;
   const l3 = ethernet.ETHERNET_HEADER_LEN;
   if (ipv4.protocol(b, l3) !== tcp.TCP_PROTOCOL) return undefined;
