@@ -247,6 +247,21 @@ stringData: {tls.crt: "WILD CERT", tls.key: "WILD KEY"}
     expect(outcome(router.route(req("/app/x", { host: "plain.example.com" })))).toBe("web");
   });
 
+  it("the redirect names the Ingress whose location (or server) answered", () => {
+    expect(router.route(req("/x", { host: "blog.apps.example.com" }))).toMatchObject({ source: { name: "shop", detail: "host blog.apps.example.com path / (Prefix)" } });
+    const r = compileIngress(
+      load(NGINX_CLASS + TLS_SECRET + service("web") + ingressYaml("exact-only", [{ host: "shop.example.com", paths: [["Exact", "/a", "web"]] }], `  tls: [{hosts: [shop.example.com], secretName: shop-tls}]\n`)),
+      { fallback: FALLBACK },
+    );
+    expect(r.route(req("/b", { host: "shop.example.com" }))).toEqual({
+      kind: "redirect",
+      source: { kind: "Ingress", namespace: "default", name: "exact-only", detail: "host shop.example.com (default backend)" },
+      status: 308,
+      location: "https://shop.example.com/b",
+    });
+    expect(r.route(req("/b", { host: "shop.example.com", listener: HTTPS }))).toEqual({ kind: "respond", status: 404, reason: "Not Found: default backend - 404" });
+  });
+
   it("the ssl-redirect annotation set to false turns the redirect off", () => {
     const r = compileIngress(
       load(

@@ -48,7 +48,7 @@ export interface IngressLocation {
 
 export interface IngressServer {
   readonly host: string;
-  /** The root location `/`: the default backend, or the first Ingress's spec.defaultBackend. */
+  /** The root location `/`: the default backend, or the first Ingress's spec.defaultBackend; its source names the Ingress that made the server. */
   root: IngressLocation;
   readonly locations: IngressLocation[];
   /** Set when an Ingress lists the host under spec.tls. */
@@ -159,7 +159,8 @@ export function compileIngresses(objects: readonly K8sObject[], opts: IngressOpt
       const host = asStr(rule.host)?.toLowerCase() || CATCH_ALL;
       let server = servers.get(host);
       if (!server) {
-        server = { host, root: defaultLocation(sslRedirect, rootTarget, rootSource), locations: [] };
+        const source = rootSource ?? { kind: "Ingress" as const, namespace: ns, name: ing.metadata.name, detail: `host ${host === CATCH_ALL ? "*" : host} (default backend)` };
+        server = { host, root: defaultLocation(sslRedirect, rootTarget, source), locations: [] };
         servers.set(host, server);
       }
       asList(asMap(rule.http)?.paths).forEach((pRaw, pi) => {

@@ -65,7 +65,8 @@ function confServer(s: IngressServer): ConfServer {
 function confLocation(s: IngressServer, l: IngressLocation, modifier: "=" | "", path: string): ConfLocation {
   const comments: string[] = [];
   const t = l.target;
-  const src = l.source;
+  // ingress-nginx's default-backend locations carry no Ingress information.
+  const src = t.kind === "default" ? undefined : l.source;
   const vars: Array<[string, string]> = [
     ["namespace", src?.namespace ?? ""],
     ["ingress_name", src?.name ?? ""],

@@ -78,7 +78,8 @@ export class IngressRouter implements L7Router {
     const loc = this.location(server, np.path);
     if (req.listener.protocol === "HTTP" && ((server.tls && loc.sslRedirect) || loc.forceSslRedirect) && host) {
       const location = `https://${host}${req.path}${req.query ? `?${req.query}` : ""}`;
-      const source = loc.source ?? { kind: "Ingress" as const, namespace: "", name: "", detail: `host ${host} ssl-redirect` };
+      // Only servers an Ingress created have TLS, and their root location names that Ingress.
+      const source = loc.source ?? server.root.source ?? { kind: "Ingress" as const, namespace: "", name: "", detail: `host ${host}` };
       return { kind: "redirect", source, status: SSL_REDIRECT_STATUS, location };
     }
     const t = loc.target;
