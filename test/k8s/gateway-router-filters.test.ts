@@ -4,7 +4,7 @@
 // hostname with their certificates and the 421 for a misdirected Host, and the warnings.
 
 import { describe, expect, it } from "vitest";
-import { compileGateway, type Gateway, type K8sObject, type L7Certificate, type L7Request, parseManifests } from "../../src/k8s/index.js";
+import { compileGateway, compileIngress, type Gateway, type K8sObject, type L7Certificate, type L7Request, parseManifests } from "../../src/k8s/index.js";
 
 const FALLBACK: L7Certificate = { cert: "FAKE", key: "FAKE KEY", origin: "fallback (Kubernetes Ingress Controller Fake Certificate)" };
 
@@ -220,5 +220,72 @@ describe("listeners and allowedRoutes", () => {
     expect(router.route(req("/headers", { host: undefined }))).toMatchObject({ kind: "respond", status: 400 });
     expect(router.route(req("/../headers"))).toMatchObject({ kind: "respond", status: 400 });
     expect(router.route(req("/x/../headers"))).toMatchObject({ kind: "proxy", source: { name: "filters" } });
+  });
+});
+
+describe("an Ingress and an HTTPRoute that describe the same routing", () => {
+  const SAME = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {selector: {app: api}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+      - {path: /healthz, pathType: Exact, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: kubewire
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [shop.example.com]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api, port: 80}]
+  - matches: [{path: {type: Exact, value: /healthz}}]
+    backendRefs: [{name: api, port: 80}]
+`;
+  const objs = parseManifests(SAME, { file: "same.yaml" }).objects;
+  const ingress = compileIngress(objs, { fallback: FALLBACK });
+  const gateway = compileGateway(objs, objs.find((o): o is Gateway => o.kind === "Gateway") as Gateway, { fallback: FALLBACK });
+  const where = (d: ReturnType<typeof ingress.route>) => (d.kind === "proxy" ? d.backends.map((b) => `${b.namespace}/${b.service}:${b.port}@${b.weight}`).join() : String(d.status));
+
+  it.each([
+    ["shop.example.com", "/"],
+    ["shop.example.com", "/api"],
+    ["shop.example.com", "/api/"],
+    ["shop.example.com", "/api/v1"],
+    ["shop.example.com", "/apix"],
+    ["shop.example.com", "/healthz"],
+    ["shop.example.com", "/healthz/"],
+    ["shop.example.com:8080", "/web/../api/x"],
+    ["other.example.com", "/api"],
+  ])("%s%s goes to the same backend", (host, path) => {
+    const r = req(path, { host });
+    const i = where(ingress.route(r));
+    expect(i).not.toBe("");
+    expect(where(gateway.route(r))).toBe(i);
   });
 });

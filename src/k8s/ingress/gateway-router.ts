@@ -2,8 +2,8 @@
 // wildcard, more specific wildcard first, no hostname last), then across every HTTPRoute attached
 // to it the match with the highest precedence wins (httproute_types.go): the route with the
 // longest matching exact hostname, then the longest matching hostname; then an Exact path, the
-// longest PathPrefix, a method, the most headers, the most query params; then the oldest route,
-// namespace/name (manifests applied together share a creation second), rule order. No match: 404. Pure: no sockets.
+// longest PathPrefix, a method, the most headers, the most query params; then the oldest route
+// (creationTimestamp), namespace/name, rule order. No match: 404. Pure: no sockets.
 
 import type { Gateway, K8sObject } from "../model.js";
 import { type Attachment, type CompiledGateway, compileGatewayObjects, type GatewayListener } from "./gateway-compile.js";
