@@ -125,3 +125,15 @@ export function podFrames(files: string[], pods: readonly string[] = ["client", 
   }
   return out;
 }
+
+/** The TCP segments of a capture with their capture time (ns) and IPv4 source. */
+export function captureTcp(file: string): (TcpSummary & { t: number; src: string; len: number })[] {
+  const cap = readCapture(file);
+  if (cap.errors.length) throw new Error(`${file}: ${cap.errors.map((e) => e.what).join("; ")}`);
+  const out: (TcpSummary & { t: number; src: string; len: number })[] = [];
+  for (const r of cap.records) {
+    const s = tcpSummary(r.data);
+    if (s) out.push({ ...s, t: Number(r.timestampNs), src: summarise(r.data).ip!.src, len: s.data.length / 2 });
+  }
+  return out;
+}

@@ -9,9 +9,9 @@ import { nodeCommand, peerCommandsCommand } from "../../src/cli/commands/node.js
 import { peerCommands, SplitCluster, SplitError, splitCluster } from "../../src/k8s/split.js";
 import { NetCapture, pingRealtime, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../src/net/index.js";
 import { summariseFile } from "../helpers/packets.js";
-import { tsharkProblems } from "../helpers/tshark.js";
+import { tsharkFieldLists, tsharkProblems } from "../helpers/tshark.js";
 import { baselineRun, buildCluster, mustLoad, NodeProcess, TRAFFIC, writeScenario } from "./split-helpers.js";
-import { baselineTcp, podFrames, TCP_TRAFFIC } from "./split-tcp.js";
+import { baselineTcp, captureTcp, podFrames, TCP_TRAFFIC, tcpSummary } from "./split-tcp.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kw-split-"));
 const scenarioFile = writeScenario(dir);
@@ -206,6 +206,40 @@ describe("split cluster over the UDP underlay", () => {
     expect(tsharkProblems(join(perIf, "node-1_eth0.pcap"), { minSeverity: "warning", decodeAs: ["udp.port==8472,vxlan"] })).toEqual([]);
     expect(split.stats()["node-1"]).toMatchObject({ sendFailed: 0, unknownSender: 0 });
     expect(stats.drops).toEqual({});
+  });
+
+  it("TCP timers on the wall clock: a data segment lost on the underlay comes back by RTO (≥ 200 ms later), once", async () => {
+    const c = buildCluster(scenario);
+    const split = await splitCluster(c, { local: ["node-1", "node-2"], endpoints: { "node-1": { host: "127.0.0.1", port: 0 }, "node-2": { host: "127.0.0.1", port: 0 } } });
+    opened.push(split);
+    // The underlay loses the first datagram from node-1 that carries TCP data.
+    const u = split.underlays.get("node-1")!;
+    const transmit = u.transmit.bind(u);
+    let lost = 0;
+    u.transmit = (from, pkt) => {
+      const inner = tcpSummary(pkt.bytes().subarray(50));
+      if (lost === 0 && inner !== undefined && inner.data.length > 0) {
+        lost++;
+        return pkt.free();
+      }
+      transmit(from, pkt);
+    };
+    const perIf = mkdtempSync(join(dir, "rto-"));
+    const cap = new NetCapture(join(perIf, "all.pcapng"), { perInterfaceDir: perIf }).attachAll(...split.namespaces());
+    const rt = split.realtime();
+    const r = await rt.run(async () => {
+      rt.step(() => tcpEchoServer(c.pod("server").ns, 8080));
+      return tcpRequestRealtime(rt, c.pod("client").ns, IPS.server, 8080, "lost once, sent again", { srcPort: 41002 });
+    });
+    cap.close();
+    expect(lost).toBe(1);
+    expect(r).toMatchObject({ reply: "lost once, sent again", closed: true });
+    const segs = captureTcp(join(perIf, "client_eth0.pcap")).filter((s) => s.src === IPS.client && s.len > 0);
+    // The same segment twice: the original, then the retransmission, no earlier than TCP_RTO_MIN.
+    expect(segs.map((s) => [s.seq, s.len])).toEqual([segs[0], segs[0]].map((s) => [s.seq, s.len]));
+    expect(segs[1].t - segs[0].t).toBeGreaterThanOrEqual(200e6);
+    expect(tsharkFieldLists(join(perIf, "client_eth0.pcap"), ["frame.number"], { filter: "tcp.analysis.retransmission" })).toHaveLength(1);
+    expect(tsharkProblems(join(perIf, "client_eth0.pcap"))).toEqual([]);
   });
 
   it("`kubewire node` without --control runs the steps sent from its nodes, in real time, and ends when they are done", async () => {
