@@ -409,19 +409,28 @@ describe("which Ingresses the controller serves", () => {
 });
 
 describe("Ingresses sharing a host", () => {
-  it("merge into one server; the first Ingress keeps a path both define, with a warning", () => {
-    const r = compileIngress(
+  const both = (firstMeta: string) =>
+    compileIngress(
       load(
         NGINX_CLASS +
           service("one") +
           service("two") +
-          ingressYaml("first", [{ host: "h.example.com", paths: [["Prefix", "/a", "one"]] }]) +
+          ingressYaml("first", [{ host: "h.example.com", paths: [["Prefix", "/a", "one"]] }]).replace("metadata: {name: first}", firstMeta) +
           ingressYaml("second", [{ host: "h.example.com", paths: [["Prefix", "/a/", "two"], ["Prefix", "/b", "two"]] }]),
       ),
       { fallback: FALLBACK },
     );
-    expect(outcome(r.route(req("/a", { host: "h.example.com" })))).toBe("one");
+
+  it("merge into one server; applied together, the later namespace/name keeps a path both define (sortIngressSlice)", () => {
+    const r = both("metadata: {name: first}");
+    expect(outcome(r.route(req("/a", { host: "h.example.com" })))).toBe("two");
     expect(outcome(r.route(req("/b", { host: "h.example.com" })))).toBe("two");
+    expect(r.warnings).toEqual([expect.objectContaining({ object: "Ingress default/first", field: "spec.rules[0].http.paths[0].path" })]);
+  });
+
+  it("an older creationTimestamp goes first and keeps the path", () => {
+    const r = both('metadata: {name: first, creationTimestamp: "2026-01-01T00:00:00Z"}');
+    expect(outcome(r.route(req("/a", { host: "h.example.com" })))).toBe("one");
     expect(r.warnings).toEqual([expect.objectContaining({ object: "Ingress default/second", field: "spec.rules[0].http.paths[0].path" })]);
   });
 });

@@ -7,7 +7,7 @@ import { matchesSelector } from "../manifest/index.js";
 import type { Gateway, HTTPRoute, K8sObject, LabelSelector, Namespace } from "../model.js";
 import { compileRouteRules, type RouteMatch } from "./gateway-rules.js";
 import { intersectHostnames } from "./hostname.js";
-import { ObjectIndex, warningAt } from "./refs.js";
+import { createdAt, ObjectIndex, warningAt } from "./refs.js";
 import type { L7Certificate, L7Warning } from "./types.js";
 
 export const GATEWAY_GROUP = "gateway.networking.k8s.io";
@@ -26,8 +26,8 @@ export interface Attachment {
   readonly route: HTTPRoute;
   /** Manifest order, for the dump. */
   readonly order: number;
-  /** metadata.creationTimestamp (RFC 3339) when the manifest gives one. */
-  readonly createdAt?: string;
+  /** metadata.creationTimestamp in ms (refs.ts createdAt). */
+  readonly createdAt: number;
   /** The route's hostnames on this listener; `undefined` stands for any host. */
   readonly hostnames: readonly (string | undefined)[];
   readonly matches: readonly RouteMatch[];
@@ -101,12 +101,6 @@ function admits(gw: Gateway, listenerIndex: number, routeNs: string, namespaces:
   return false;
 }
 
-/**
- * metadata.creationTimestamp as the manifest reader keeps it for loosely read kinds (a property
- * model.ts's ObjectMeta does not declare yet).
- */
-export const creationTimestamp = (o: { metadata: object }): string | undefined => (o.metadata as { creationTimestamp?: unknown }).creationTimestamp as string | undefined;
-
 export function compileGatewayObjects(objects: readonly K8sObject[], gw: Gateway, fallback: L7Certificate): CompiledGateway {
   const index = new ObjectIndex(objects);
   const warnings: L7Warning[] = [];
@@ -146,7 +140,7 @@ export function compileGatewayObjects(objects: readonly K8sObject[], gw: Gateway
         }
         matches ??= compileRouteRules(route, index, warnings);
         const list = attached.get(l.name) as Attachment[];
-        if (!list.some((a) => a.route === route)) list.push({ route, order, createdAt: creationTimestamp(route), hostnames: effective, matches });
+        if (!list.some((a) => a.route === route)) list.push({ route, order, createdAt: createdAt(route), hostnames: effective, matches });
         attachedHere++;
       }
       if (attachedHere === 0)

@@ -48,15 +48,6 @@ function hostRank(a: Attachment, host: string | undefined): number[] | undefined
   return best;
 }
 
-/**
- * A route's metadata.creationTimestamp in ms. Routes without one count as created together, now:
- * `kubectl apply` of one set of manifests gives them the same second, so namespace/name decides.
- */
-function createdAt(a: Attachment): number {
-  const ts = a.createdAt === undefined ? Number.NaN : Date.parse(a.createdAt);
-  return Number.isNaN(ts) ? Number.POSITIVE_INFINITY : ts;
-}
-
 export class GatewayRouter implements L7Router {
   readonly listeners: readonly L7Listener[];
   readonly warnings: readonly L7Warning[];
@@ -101,8 +92,9 @@ export class GatewayRouter implements L7Router {
   private before(rank: number[], a: Attachment, m: RouteMatch, best: { m: RouteMatch; rank: number[]; a: Attachment }): boolean {
     const c = compareRank(rank, best.rank);
     if (c !== 0) return c < 0;
-    const ta = createdAt(a);
-    const tb = createdAt(best.a);
+    // Routes without a creationTimestamp were applied together: the same second, so namespace/name decides.
+    const ta = a.createdAt;
+    const tb = best.a.createdAt;
     if (ta !== tb) return ta < tb;
     const ka = `${a.route.metadata.namespace}/${a.route.metadata.name}`;
     const kb = `${best.a.route.metadata.namespace}/${best.a.route.metadata.name}`;

@@ -2,13 +2,14 @@
 // createServers and updateServerLocations): the Ingresses of one IngressClass merged into one
 // server per host (`_` for rules without a host), each with a root location sent to the default
 // backend (or to the Ingress's spec.defaultBackend), its paths as locations, and the TLS Secret
-// of the host. Broken references become warnings; the rest still routes.
+// of the host; Ingresses taken in ingress-nginx's order, the first keeping a path two define.
+// Broken references become warnings; the rest still routes.
 
 import type { Ingress, IngressClass, K8sObject } from "../model.js";
 import { objectRef } from "../model.js";
 import { ingressHostMatches } from "./hostname.js";
 import { prefixBase } from "./path.js";
-import { ObjectIndex, warningAt } from "./refs.js";
+import { createdAt, ObjectIndex, warningAt } from "./refs.js";
 import type { L7Backend, L7Certificate, L7Source, L7Warning } from "./types.js";
 
 /** The controller name ingress-nginx registers in IngressClass spec.controller. */
@@ -95,10 +96,20 @@ const asMap = (v: unknown): Plain | undefined => (v !== null && typeof v === "ob
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const asStr = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
+/**
+ * The order ingress-nginx compiles Ingresses in, the first keeping a path two define
+ * (store.go sortIngressSlice): oldest creationTimestamp first; equal times (Ingresses applied
+ * together) by namespace/name in reverse.
+ */
+export function sortIngresses(ingresses: readonly Ingress[]): Ingress[] {
+  const key = (i: Ingress) => `${i.metadata.namespace}/${i.metadata.name}`;
+  return [...ingresses].sort((a, b) => createdAt(a) - createdAt(b) || (key(a) > key(b) ? -1 : key(a) < key(b) ? 1 : 0));
+}
+
 export function compileIngresses(objects: readonly K8sObject[], opts: IngressOptions): CompiledIngress {
   const cls = selectClass(objects, opts.className);
   const index = new ObjectIndex(objects);
-  const ingresses = objects.filter((o): o is Ingress => o.kind === "Ingress" && ingressInClass(o, cls));
+  const ingresses = sortIngresses(objects.filter((o): o is Ingress => o.kind === "Ingress" && ingressInClass(o, cls)));
   const warnings: L7Warning[] = [];
   const globalRedirect = opts.sslRedirect ?? true;
   const defaultLocation = (sslRedirect: boolean, target: IngressTarget = { kind: "default" }, source?: L7Source): IngressLocation => ({

@@ -66,5 +66,16 @@ export function warningAt(o: Located, field: string, message: string): L7Warning
   return where === undefined ? { object: objectRef(o), field, message } : { object: objectRef(o), field, message, where };
 }
 
+/**
+ * metadata.creationTimestamp as the manifest reader keeps it for loosely read kinds (a property
+ * model.ts's ObjectMeta does not declare yet), in ms; +Infinity when the manifest gives none:
+ * objects applied together are created in the same second, after any with a given time.
+ */
+export function createdAt(o: { metadata: object }): number {
+  const ts = (o.metadata as { creationTimestamp?: unknown }).creationTimestamp;
+  const ms = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+}
+
 /** ingress-nginx's upstream name: namespace-service-port. */
 export const upstreamName = (b: Pick<L7Backend, "namespace" | "service" | "port">): string => `${b.namespace}-${b.service}-${b.port}`;
