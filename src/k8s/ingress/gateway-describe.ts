@@ -1,7 +1,8 @@
 // A Gateway's route table in the same nginx.conf shape as the Ingress dump: upstream blocks per
 // backend, then one server block per listener (server_name its hostname, `_` without one), its
-// locations every attached route's matches in precedence order, with the conditions nginx's
-// location syntax cannot say (hostnames, headers, query params, method, weights) as comments.
+// locations every attached route's matches in the router's precedence order (after the
+// hostnames, which depend on the request), with the conditions nginx's location syntax cannot
+// say (hostnames, headers, query params, method, weights) as comments.
 
 import { type ConfLocation, type ConfServer, locationVars, printServers, printUpstreams } from "./conf.js";
 import type { Attachment, GatewayListener } from "./gateway-compile.js";
@@ -26,7 +27,10 @@ function confServer(l: GatewayListener, attached: readonly Attachment[]): ConfSe
     const rx = matchRank(x.m);
     const ry = matchRank(y.m);
     for (let i = 0; i < rx.length; i++) if (rx[i] !== ry[i]) return ry[i] - rx[i];
-    return x.a.order - y.a.order || x.m.ruleIndex - y.m.ruleIndex || x.m.matchIndex - y.m.matchIndex;
+    const kx = `${x.m.source.namespace}/${x.m.source.name}`;
+    const ky = `${y.m.source.namespace}/${y.m.source.name}`;
+    const created = x.a.createdAt === y.a.createdAt ? 0 : x.a.createdAt < y.a.createdAt ? -1 : 1;
+    return created || (kx < ky ? -1 : kx > ky ? 1 : 0) || x.m.ruleIndex - y.m.ruleIndex || x.m.matchIndex - y.m.matchIndex;
   });
   return {
     banner: `${l.name} (${l.protocol} ${l.port}${l.hostname ? ` ${l.hostname}` : ""})`,
