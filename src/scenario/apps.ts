@@ -6,13 +6,14 @@
 
 import type { Cluster, PodRuntime } from "../k8s/index.js";
 import type { RemoteInfo, UdpSocket } from "../net/index.js";
+import { httpEchoApp } from "./http-app.js";
 import type { AppsMode } from "./model.js";
 import { peerOf, type TcpAccept, type TcpApp, type TcpAppKind, tcpEchoApp } from "./tcp-apps.js";
 
 export type { TcpAccept, TcpApp, TcpAppContext, TcpAppKind } from "./tcp-apps.js";
 
 /** The kinds of TCP app, in the order they are offered a port; the echo server, which serves any, comes last. */
-const TCP_APP_KINDS: readonly TcpAppKind[] = [tcpEchoApp];
+const TCP_APP_KINDS: readonly TcpAppKind[] = [httpEchoApp, tcpEchoApp];
 
 /** A datagram an app received. */
 export interface Delivery {

@@ -3,8 +3,11 @@
 // virtual clock, each with its outcome recorded. Devices that appear later (new pods, external
 // hosts) are captured from the moment they exist.
 
+import { appendFileSync } from "node:fs";
 import { Cluster } from "../k8s/index.js";
-import { NetCapture } from "../net/index.js";
+import { type L7Controller, startIngressNginx } from "../k8s/ingress/controller.js";
+import { startGateways } from "../k8s/ingress/controller-gateway.js";
+import { NetCapture, runUntilSettled } from "../net/index.js";
 import type { Sim, TraceEvent } from "../sim/index.js";
 import { Apps } from "./apps.js";
 import { installDataplane } from "./dataplane.js";
@@ -19,6 +22,10 @@ export interface RunOptions {
   pcapng?: string;
   /** Also one classic pcap per interface in this folder. */
   perInterfaceDir?: string;
+  /** TLS session keys into the pcapng as Decryption Secrets Blocks (default true). */
+  tlsKeys?: boolean;
+  /** Also append the TLS session keys to this file (SSLKEYLOGFILE, NSS key log format). */
+  sslKeyLogFile?: string;
   /** Called when a step starts (outcome undefined) and when it ends. */
   onStep?: (step: Step, outcome?: StepOutcome) => void;
 }
@@ -34,6 +41,8 @@ export class ScenarioRun implements RunContext {
   readonly cluster: Cluster;
   readonly sim: Sim;
   readonly apps: Apps;
+  /** ingress-nginx (when there are Ingresses of its class) and one gateway per Gateway. */
+  readonly l7: L7Controller[] = [];
   readonly events: TraceEvent[] = [];
   readonly outcomes: StepOutcome[] = [];
   readonly marks: StepMark[] = [];
@@ -48,6 +57,11 @@ export class ScenarioRun implements RunContext {
     this.cluster = Cluster.fromManifests(scenario.config, scenario.objects);
     this.sim = this.cluster.sim;
     installDataplane(this.cluster);
+    // The L7 controllers take their ports before the apps (which leave a taken port alone).
+    const keylog = (line: Buffer) => this.keylog(line);
+    const ingress = startIngressNginx(this.cluster, scenario.objects, { onKeylog: keylog });
+    if (ingress) this.l7.push(ingress);
+    this.l7.push(...startGateways(this.cluster, scenario.objects, { onKeylog: keylog }));
     this.apps = new Apps(this.cluster, scenario.apps);
     this.apps.start();
     this.stopTrace = this.sim.trace.subscribe((e) => this.events.push(e));
@@ -90,8 +104,52 @@ export class ScenarioRun implements RunContext {
     }
   }
 
-  /** Runs the next step; undefined when there is none left. */
-  step(): StepOutcome | undefined {
+  async settle(deadline: number, done: () => boolean): Promise<void> {
+    const sched = this.sim.sched;
+    await runUntilSettled(this.sim, { until: sched.now });
+    while (!done()) {
+      const next = sched.nextTimerAt;
+      if (next > deadline) return runUntilSettled(this.sim, { until: deadline });
+      await runUntilSettled(this.sim, { until: next });
+    }
+  }
+
+  keylog(line: Buffer): void {
+    if (this.opts.tlsKeys !== false) this.capture?.pcapng.writeDecryptionSecrets(line);
+    if (this.opts.sslKeyLogFile) appendFileSync(this.opts.sslKeyLogFile, line);
+  }
+
+  /** Runs the next step, with Node's queues in the loop for steps that need them; undefined when there is none left. */
+  async stepAsync(): Promise<StepOutcome | undefined> {
+    const step = this.scenario.steps[this.next];
+    if (!step?.type.runAsync) return this.step();
+    const runAsync = step.type.runAsync.bind(step.type);
+    let pending: Promise<StepResult> | undefined;
+    const outcome = this.step((spec) => {
+      pending = runAsync(spec, this);
+      return { pass: true, observed: "" };
+    });
+    if (!outcome || !pending) return outcome;
+    let r: StepResult;
+    try {
+      r = await pending;
+    } catch (e) {
+      r = { pass: false, observed: "the step could not run", why: (e as Error).message };
+    }
+    this.captureNewDevices();
+    Object.assign(outcome, { pass: r.pass, observed: r.observed, why: r.pass ? "" : (r.why ?? "failed"), end: this.sim.now });
+    this.opts.onStep?.(step, outcome);
+    return outcome;
+  }
+
+  /** Runs every remaining step, the asynchronous ones too. */
+  async runAllAsync(): Promise<StepOutcome[]> {
+    while (await this.stepAsync());
+    return this.outcomes;
+  }
+
+  /** Runs the next step; undefined when there is none left. `runner` stands in for the step's run (stepAsync). */
+  step(runner?: (spec: never) => StepResult): StepOutcome | undefined {
     const step = this.scenario.steps[this.next++];
     if (!step) return undefined;
     this.opts.onStep?.(step);
@@ -101,7 +159,7 @@ export class ScenarioRun implements RunContext {
     this.marks.push({ step: step.index, event: this.events.length, t: start });
     let r: StepResult;
     try {
-      r = step.type.run(step.spec, this);
+      r = runner ? runner(step.spec as never) : step.type.run(step.spec, this);
     } catch (e) {
       r = { pass: false, observed: "the step could not run", why: (e as Error).message };
     }
@@ -118,7 +176,7 @@ export class ScenarioRun implements RunContext {
       end: this.sim.now,
     };
     this.outcomes.push(outcome);
-    this.opts.onStep?.(step, outcome);
+    if (!runner) this.opts.onStep?.(step, outcome);
     return outcome;
   }
 
@@ -134,6 +192,17 @@ export class ScenarioRun implements RunContext {
     this.capture?.close();
     this.capture = null;
   }
+}
+
+/** Builds, runs every step (the asynchronous ones too: http) and closes the files. */
+export async function runScenarioAsync(scenario: Scenario, opts: RunOptions = {}): Promise<ScenarioRun> {
+  const run = new ScenarioRun(scenario, opts);
+  try {
+    await run.runAllAsync();
+  } finally {
+    run.finish();
+  }
+  return run;
 }
 
 /** Builds, runs every step and closes the files. */

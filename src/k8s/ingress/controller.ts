@@ -130,15 +130,21 @@ function withNginxClass(objects: readonly K8sObject[]): readonly K8sObject[] {
   return [...objects, ...parsed.objects.filter((o) => o.kind === "IngressClass")];
 }
 
+/** Adds ingress-nginx's Service and pods when the objects want it (no proxies: a dry run's cluster). */
+export function deployIngressNginx(cluster: Cluster, objects: readonly K8sObject[], opts: IngressNginxOptions = {}): ServiceRuntime | undefined {
+  if (!wantsIngressNginx(objects)) return undefined;
+  const text = ingressNginxManifest(opts.loadBalancerIP ?? INGRESS_NGINX_LB_IP, opts.replicas ?? 1);
+  return deployManifest(cluster, text, "kubewire:ingress-nginx.yaml", INGRESS_NGINX_SERVICE);
+}
+
 /**
  * Starts ingress-nginx when the objects hold Ingresses of its class: its namespace, Service
  * (LoadBalancer) and Deployment are added unless declared, and each controller pod runs the proxy
  * with the Ingresses compiled into one route table. Undefined when there is nothing to serve.
  */
 export function startIngressNginx(cluster: Cluster, objects: readonly K8sObject[], opts: IngressNginxOptions = {}): L7Controller | undefined {
-  if (!wantsIngressNginx(objects)) return undefined;
-  const text = ingressNginxManifest(opts.loadBalancerIP ?? INGRESS_NGINX_LB_IP, opts.replicas ?? 1);
-  const service = deployManifest(cluster, text, "kubewire:ingress-nginx.yaml", INGRESS_NGINX_SERVICE);
+  const service = deployIngressNginx(cluster, objects, opts);
+  if (!service) return undefined;
   const router = compileIngress(withNginxClass(objects), { fallback: FAKE_CERTIFICATE });
   return new L7Controller(cluster, "ingress-nginx", service, router, cluster.sim.rng.derive("ingress-nginx"), opts);
 }

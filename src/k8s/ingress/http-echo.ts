@@ -5,7 +5,7 @@
 // peer address, so a reader sees which backend answered and what the proxy in between added.
 
 import http from "node:http";
-import { createTcpServer, type TcpServer, type TcpSocket } from "../../net/index.js";
+import { createTcpServer, type TcpServer, type TcpSock, type TcpSocket } from "../../net/index.js";
 import type { PodRuntime } from "../cluster/pod.js";
 
 /** The JSON an echo backend answers with (echo-basic's RequestAssertions, plus ip and remote). */
@@ -53,15 +53,34 @@ export class HttpEchoServer {
   readonly http: http.Server;
   readonly served: EchoServed[] = [];
   private readonly listeners: ((s: EchoServed) => void)[] = [];
+  private readonly conns = new Set<TcpSocket>();
 
   constructor(
     readonly pod: PodRuntime,
     readonly port: number,
+    /** Called with the kernel socket of every connection accepted. */
+    onAccept?: (sk: TcpSock) => void,
   ) {
     // No header or request timeouts: those run on Node's real timers, not the virtual clock.
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, requireHostHeader: false }, (req, res) => this.answer(req, res));
     this.http.keepAliveTimeout = 0;
-    this.tcp = createTcpServer(pod.ns, {}, (s: TcpSocket) => this.http.emit("connection", s)).listen(port);
+    this.tcp = createTcpServer(pod.ns, {}, (s: TcpSocket) => {
+      this.conns.add(s);
+      s.once("close", () => this.conns.delete(s));
+      if (s.sk) onAccept?.(s.sk);
+      this.http.emit("connection", s);
+    }).listen(port);
+    // The port taken (another app, two containers declaring it): this server does not run, as in a pod.
+    this.tcp.on("error", (e: Error) => {
+      this.error = e.message;
+    });
+  }
+
+  /** Why the server could not listen, if it could not. */
+  error: string | undefined;
+
+  get listening(): boolean {
+    return this.error === undefined && this.tcp.listener !== null;
   }
 
   /** Called with every request served. Returns the unsubscribe function. */
@@ -70,8 +89,15 @@ export class HttpEchoServer {
     return () => this.listeners.splice(this.listeners.indexOf(l), 1);
   }
 
+  /** The process exits: no more listening, its connections closed. */
   close(): void {
     this.tcp.close();
+    for (const s of [...this.conns]) s.destroy();
+  }
+
+  /** The pod is gone: as close (its namespace takes the sockets with it). */
+  destroy(): void {
+    this.close();
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse): void {

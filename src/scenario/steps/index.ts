@@ -2,6 +2,7 @@
 
 import { deleteStep } from "./delete.js";
 import { externalHostStep } from "./external-host.js";
+import { httpStep } from "./http.js";
 import { pingStep } from "./ping.js";
 import { readyStep } from "./ready.js";
 import type { StepType } from "./registry.js";
@@ -11,7 +12,7 @@ import { tcpStep } from "./tcp.js";
 import { udpStep } from "./udp.js";
 import { waitStep } from "./wait.js";
 
-export const STEP_TYPES: readonly StepType<never>[] = [udpStep, pingStep, restartStep, deleteStep, scaleStep, readyStep, waitStep, externalHostStep, tcpStep] as StepType<never>[];
+export const STEP_TYPES: readonly StepType<never>[] = [udpStep, pingStep, restartStep, deleteStep, scaleStep, readyStep, waitStep, externalHostStep, tcpStep, httpStep] as StepType<never>[];
 
 export const stepType = (name: string): StepType<unknown> | undefined => STEP_TYPES.find((t) => t.type === name) as StepType<unknown> | undefined;
 

@@ -37,6 +37,13 @@ export interface RunContext {
   runUntil(deadline: number, done: () => boolean): void;
   /** Starts capturing devices that appeared (new pods, external hosts). */
   captureNewDevices(): void;
+  /**
+   * As runUntil, with Node's own queues run at every instant (node:http and node:tls over the
+   * emulated TCP): the asynchronous runner's clock, for steps with runAsync.
+   */
+  settle(deadline: number, done: () => boolean): Promise<void>;
+  /** A TLS key log line of a session in the run: into the capture's Decryption Secrets Block (and SSLKEYLOGFILE). */
+  keylog(line: Buffer): void;
 }
 
 export interface StepResult {
@@ -61,6 +68,8 @@ export interface StepType<S = unknown> {
   /** Checks names against the dry-run cluster, applying the step's own changes to it. */
   check(spec: S, cx: CheckContext): void;
   run(spec: S, rt: RunContext): StepResult;
+  /** Steps that need Node's queues (node:http, node:tls) run here under ScenarioRun.runAllAsync. */
+  runAsync?(spec: S, rt: RunContext): Promise<StepResult>;
   /** A one-line title: `udp client → svc/web:80 "hello"`. */
   title(spec: S): string;
 }
