@@ -24,8 +24,6 @@ export interface GatewayListener {
 
 export interface Attachment {
   readonly route: HTTPRoute;
-  /** Manifest order, for the dump. */
-  readonly order: number;
   /** metadata.creationTimestamp in ms (refs.ts createdAt). */
   readonly createdAt: number;
   /** The route's hostnames on this listener; `undefined` stands for any host. */
@@ -113,7 +111,7 @@ export function compileGatewayObjects(objects: readonly K8sObject[], gw: Gateway
   const attached = new Map<string, Attachment[]>(listeners.map((l) => [l.name, []]));
 
   const routes = objects.filter((o): o is HTTPRoute => o.kind === "HTTPRoute");
-  routes.forEach((route, order) => {
+  for (const route of routes) {
     const rns = route.metadata.namespace;
     const hostnames = asList(route.spec.hostnames).map((h) => String(h).toLowerCase());
     let matches: RouteMatch[] | undefined;
@@ -140,7 +138,7 @@ export function compileGatewayObjects(objects: readonly K8sObject[], gw: Gateway
         }
         matches ??= compileRouteRules(route, index, warnings);
         const list = attached.get(l.name) as Attachment[];
-        if (!list.some((a) => a.route === route)) list.push({ route, order, createdAt: createdAt(route), hostnames: effective, matches });
+        if (!list.some((a) => a.route === route)) list.push({ route, createdAt: createdAt(route), hostnames: effective, matches });
         attachedHere++;
       }
       if (attachedHere === 0)
@@ -148,6 +146,6 @@ export function compileGatewayObjects(objects: readonly K8sObject[], gw: Gateway
           warningAt(route, hostMismatch ? "spec.hostnames" : field, hostMismatch ? "no hostname intersects the listener's (NoMatchingListenerHostname): not attached" : "the listener's allowedRoutes do not admit this namespace (NotAllowedByListeners): not attached"),
         );
     });
-  });
+  }
   return { gateway: gw, listeners, attached, warnings };
 }
