@@ -6,12 +6,13 @@
 // runs of service rules get a verdict map at their first offset (see ../nft/segments.ts).
 
 import { Verdict } from "../../net/index.js";
-import { planSegments } from "../nft/segments.js";
+import { MIN_SEGMENT, planSegments } from "../nft/segments.js";
 import { ServiceVerdictMap } from "../nft/vmap.js";
 import type { TableName } from "../types.js";
+import type { StatisticSpec } from "./matches/statistic.js";
 import type { Chain, Rule, Table } from "./model.js";
 import { formatRule } from "./save.js";
-import { type MatchFn, matchAlways, type TargetFn, type XtEnv, type XtParam } from "./xt.js";
+import { type MatchFn, type MatchInstance, matchAlways, type TargetFn, type XtEnv, type XtParam } from "./xt.js";
 
 /** What a program entry does once its rule matched. */
 export const EntryKind = { None: 0, Verdict: 1, Jump: 2, Goto: 3, Return: 4, Target: 5, Policy: 6, End: 7 } as const;
@@ -125,12 +126,23 @@ function ifaceMatch(name: string, invert: boolean, out: boolean): MatchFn {
   };
 }
 
-export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"): Program {
-  const chains = t.orderedChains();
+/**
+ * Lays the table out and compiles it. With `prev` (the table's program before a restore), every
+ * rule that is still the same rule object at the same place of a chain of the same name keeps its
+ * compiled entry, closures and live counters: a restore costs the chains it wrote plus a copy of
+ * the rest (iptables-restore --noflush replacing only the chains written). Chains are laid out
+ * in the table's chain order (creation order); the verdict maps are listed in iptables-save's
+ * chain order.
+ */
+export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear", prev?: Program): Program {
   let n = 0;
-  const startOf = new Map<string, number>();
-  for (const c of chains) {
-    startOf.set(c.name, n);
+  const chains = [...t.chains.values()];
+  // Where each chain was in the program it was last compiled into (checked against `prev` rule by rule).
+  const was = new Int32Array(chains.length);
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i];
+    was[i] = c.pc;
+    c.pc = n;
     n += c.rules.length + 1;
   }
   const p: Program = {
@@ -149,28 +161,114 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
     stackSize: chains.length + 1,
     text: new Array<string | undefined>(n),
   };
-  for (let pc = 0; pc < n; pc++) p.ent[pc * ENT_SIZE + E_RESUME] = -1;
-  for (const c of chains) {
-    const base = startOf.get(c.name)!;
-    for (let i = 0; i < c.rules.length; i++) compileRule(p, base + i, c.rules[i], c, i + 1, startOf, env);
-    const end = base + c.rules.length;
+  const ent = p.ent;
+  for (let o = E_RESUME; o < ent.length; o += ENT_SIZE) ent[o] = -1;
+  fused = new Map();
+  for (let ci = 0; ci < chains.length; ci++) {
+    const c = chains[ci];
+    const base = c.pc;
+    const from = prev !== undefined && was[ci] >= 0 && was[ci] < prev.n && prev.chainOf[was[ci]] === c ? was[ci] : -1;
+    const rules = c.rules;
+    let where: string | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      const pc = base + i;
+      if (from >= 0 && from + i < prev!.n && prev!.rules[from + i] === r) {
+        reuseEntry(prev!, from + i, p, pc, c, t);
+        continue;
+      }
+      if (where === null && r.target.kind === "ext") where = `${p.table}/${c.name}`;
+      compileRule(p, pc, r, c, i + 1, t, env, where ?? "");
+    }
+    const end = base + rules.length;
     const o = end * ENT_SIZE;
     p.chainOf[end] = c;
-    p.num[end] = c.rules.length + 1;
+    p.num[end] = rules.length + 1;
     if (c.hook !== null) {
-      p.ent[o + E_FLAGS] = EntryKind.Policy << 16;
-      p.ent[o + E_ARG] = c.policy === "DROP" ? Verdict.Drop : Verdict.Accept;
+      ent[o + E_FLAGS] = EntryKind.Policy << 16;
+      ent[o + E_ARG] = c.policy === "DROP" ? Verdict.Drop : Verdict.Accept;
       p.cnt[2 * end] = c.pkts;
       p.cnt[2 * end + 1] = c.bytes;
       p.hookEntry[c.hook] = base;
       p.hookPolicy[c.hook] = end;
-    } else p.ent[o + E_FLAGS] = EntryKind.End << 16;
-    if (dispatch === "map") addSegments(p, c, base);
+    } else ent[o + E_FLAGS] = EntryKind.End << 16;
+    if (dispatch === "map" && rules.length >= MIN_SEGMENT) addSegments(p, c, base);
   }
+  fused = null;
+  if (p.segmentList.length > 1) orderSegments(p);
   return p;
 }
 
-function compileRule(p: Program, pc: number, r: Rule, c: Chain, num: number, startOf: Map<string, number>, env: XtEnv): void {
+/** The program offset of a jump's chain (laid out above: chain.pc). */
+const targetPc = (t: Table, r: Rule): number => t.chains.get((r.target as { chain: string }).chain)!.pc;
+
+/** Copies entry `from` of `prev` to `pc` of `p`, its jump resolved again (the target chain may have moved). */
+function reuseEntry(prev: Program, from: number, p: Program, pc: number, c: Chain, t: Table): void {
+  const po = from * ENT_SIZE;
+  const o = pc * ENT_SIZE;
+  const pe = prev.ent;
+  const e = p.ent;
+  e[o + E_SRC] = pe[po + E_SRC];
+  e[o + E_SMSK] = pe[po + E_SMSK];
+  e[o + E_DST] = pe[po + E_DST];
+  e[o + E_DMSK] = pe[po + E_DMSK];
+  const fl = pe[po + E_FLAGS];
+  e[o + E_FLAGS] = fl;
+  const kind = (fl >>> 16) & 0xff;
+  const r = prev.rules[from]!;
+  e[o + E_ARG] = kind === EntryKind.Jump || kind === EntryKind.Goto ? targetPc(t, r) : pe[po + E_ARG];
+  p.cnt[2 * pc] = prev.cnt[2 * from];
+  p.cnt[2 * pc + 1] = prev.cnt[2 * from + 1];
+  p.fns[2 * pc] = prev.fns[2 * from];
+  p.fns[2 * pc + 1] = prev.fns[2 * from + 1];
+  p.num[pc] = prev.num[from];
+  p.rules[pc] = r;
+  p.chainOf[pc] = c;
+  p.text[pc] = prev.text[from];
+}
+
+/** Orders the verdict maps as iptables-save orders their chains (built-ins by hook, then user chains by name), E_SEG following. */
+function orderSegments(p: Program): void {
+  const rank = (seg: MapSegment): number => {
+    const h = p.chainOf[seg.start].hook;
+    return h === null ? 5 : h;
+  };
+  p.segmentList.sort((a, b) => rank(a) - rank(b) || (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : a.start - b.start));
+  for (let i = 0; i < p.segmentList.length; i++) p.ent[p.segmentList[i].start * ENT_SIZE + E_SEG] = i + 1;
+}
+
+/** Match closures of the rule being compiled (reused: fused closures copy what they keep). */
+const scratch: MatchFn[] = [];
+
+/**
+ * The fused match of each matches array compiled in this compileTable (rules of one restore share
+ * arrays, see ParseCache). Not for matches that keep state per rule (statistic --mode nth).
+ */
+let fused: Map<readonly MatchInstance[], MatchFn | null> | null = null;
+
+const perRuleState = (matches: readonly MatchInstance[]): boolean =>
+  matches.some((m) => m.ext.name === "statistic" && (m.spec as StatisticSpec).mode === "nth");
+
+function compileMatches(r: Rule, env: XtEnv): MatchFn | null {
+  const matches = r.matches;
+  const shared = fused !== null && r.inIface === null && r.outIface === null;
+  if (shared) {
+    const hit = fused!.get(matches);
+    if (hit !== undefined) return hit;
+  }
+  scratch.length = 0;
+  if (r.inIface !== null) scratch.push(ifaceMatch(r.inIface, r.invIn, false));
+  if (r.outIface !== null) scratch.push(ifaceMatch(r.outIface, r.invOut, true));
+  for (let i = 0; i < matches.length; i++) {
+    const fn = matches[i].ext.compile(matches[i].spec, env);
+    if (fn !== matchAlways) scratch.push(fn);
+  }
+  const fn = scratch.length === 0 ? null : scratch.length === 1 ? scratch[0] : fuseMatches(scratch);
+  if (shared && !perRuleState(matches)) fused!.set(matches, fn);
+  return fn;
+}
+
+function compileRule(p: Program, pc: number, r: Rule, c: Chain, num: number, tbl: Table, env: XtEnv, where: string): void {
   const o = pc * ENT_SIZE;
   p.rules[pc] = r;
   p.chainOf[pc] = c;
@@ -186,11 +284,7 @@ function compileRule(p: Program, pc: number, r: Rule, c: Chain, num: number, sta
   if (r.invProto) f |= F_INV_PROTO;
   if (r.frag !== 0) f |= F_FRAG;
   if (r.frag === 2) f |= F_INV_FRAG;
-  const fns: MatchFn[] = [];
-  if (r.inIface !== null) fns.push(ifaceMatch(r.inIface, r.invIn, false));
-  if (r.outIface !== null) fns.push(ifaceMatch(r.outIface, r.invOut, true));
-  for (const m of r.matches) fns.push(m.ext.compile(m.spec, env));
-  p.fns[2 * pc] = fuseMatches(fns);
+  p.fns[2 * pc] = compileMatches(r, env);
   p.cnt[2 * pc] = r.pkts;
   p.cnt[2 * pc + 1] = r.bytes;
   const t = r.target;
@@ -205,11 +299,11 @@ function compileRule(p: Program, pc: number, r: Rule, c: Chain, num: number, sta
       break;
     case "jump":
       kind = t.goto ? EntryKind.Goto : EntryKind.Jump;
-      p.ent[o + E_ARG] = startOf.get(t.chain)!;
+      p.ent[o + E_ARG] = targetPc(tbl, r);
       break;
     case "ext":
       kind = EntryKind.Target;
-      p.fns[2 * pc + 1] = t.ext.compile(t.spec, env, `${p.table}/${c.name}`);
+      p.fns[2 * pc + 1] = t.ext.compile(t.spec, env, where);
       break;
   }
   p.ent[o + E_FLAGS] = f | (r.proto << 8) | (kind << 16);

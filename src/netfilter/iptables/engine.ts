@@ -40,8 +40,8 @@ import {
 import { IptablesError } from "./errors.js";
 import type { RecentTable } from "./matches/recent.js";
 import type { SetSpec } from "./matches/set.js";
-import { type Ruleset, Ruleset as RulesetClass, TABLE_NAMES } from "./model.js";
-import { applyIptablesRestore, type RestoreOptions } from "./restore.js";
+import { type Rule, type Ruleset, Ruleset as RulesetClass, TABLE_NAMES } from "./model.js";
+import { type RestoreOptions, stageIptablesRestore } from "./restore.js";
 import { formatIptablesSave, type SaveOptions } from "./save.js";
 import { IpSetRegistry } from "./sets.js";
 import { type MatchFn, type TargetFn, XT_CONTINUE, type XtEnv, XtParam } from "./xt.js";
@@ -142,29 +142,46 @@ export class IptablesEngine implements RuleTableRunner {
     return TABLE_NAMES.filter((t) => this.ruleset_.tables.has(t));
   }
 
-  /** iptables-restore [--noflush] [--counters]: atomic; on error nothing changes. */
+  /**
+   * iptables-restore [--noflush] [--counters]: atomic; on error nothing changes. Only the tables
+   * the input names are recompiled, and in them only the chains it wrote (see compileTable).
+   */
   restore(text: string, opts: RestoreOptions = {}): void {
     this.syncCounters();
-    this.load(applyIptablesRestore(this.ruleset_, text, opts), opts.file);
+    const staged = stageIptablesRestore(this.ruleset_, text, opts);
+    for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
+    const programs = new Map(this.programs);
+    for (const name of staged.tables.keys()) programs.set(name, compileTable(staged.ruleset.tables.get(name)!, this.env, this.dispatch, this.programs.get(name)));
+    this.swap(staged.ruleset, programs);
   }
 
   /** Replaces the whole ruleset (already validated, e.g. from parseIptablesRestore). */
   load(rs: Ruleset, file?: string): void {
-    for (const t of rs.tables.values())
-      for (const c of t.chains.values())
-        for (const r of c.rules)
-          for (const m of r.matches)
-            if (m.ext.name === "set" && this.sets.get((m.spec as SetSpec).name) === undefined)
-              throw new IptablesError(`Set ${(m.spec as SetSpec).name} doesn't exist`, { file, token: (m.spec as SetSpec).name, expected: "a set created in the engine's IpSetRegistry first (ipset create)" });
+    for (const t of rs.tables.values()) for (const c of t.chains.values()) this.checkSets(c.rules, file);
     const programs = new Map<TableName, Program>();
-    for (const t of rs.tables.values()) programs.set(t.name, compileTable(t, this.env, this.dispatch));
+    for (const t of rs.tables.values()) programs.set(t.name, compileTable(t, this.env, this.dispatch, this.programs.get(t.name)));
+    this.swap(rs, programs);
+  }
+
+  /** -m set needs its set to exist before the rule loads (ip_set_nfnl_get_byname). */
+  private checkSets(rules: readonly Rule[], file: string | undefined): void {
+    for (const r of rules)
+      for (const m of r.matches)
+        if (m.ext.name === "set" && this.sets.get((m.spec as SetSpec).name) === undefined)
+          throw new IptablesError(`Set ${(m.spec as SetSpec).name} doesn't exist`, { file, token: (m.spec as SetSpec).name, expected: "a set created in the engine's IpSetRegistry first (ipset create)" });
+  }
+
+  /** The commit: the new rules and their programs go live together. */
+  private swap(rs: Ruleset, programs: Map<TableName, Program>): void {
+    const ordered = new Map<TableName, Program>();
+    for (const name of rs.tables.keys()) ordered.set(name, programs.get(name)!);
     this.ruleset_ = rs;
-    this.programs = programs;
-    this.raw = programs.get("raw");
-    this.mangle = programs.get("mangle");
-    this.natProg = programs.get("nat");
-    this.filter = programs.get("filter");
-    this.pruneRecent(rs);
+    this.programs = ordered;
+    this.raw = ordered.get("raw");
+    this.mangle = ordered.get("mangle");
+    this.natProg = ordered.get("nat");
+    this.filter = ordered.get("filter");
+    if (this.env.recent.size > 0) this.pruneRecent(rs);
   }
 
   /** iptables-save [-c] [-t TABLE]. */

@@ -67,14 +67,36 @@ export interface Chain {
   /** Policy counters of a built-in chain (the [p:b] on its ":" line). */
   pkts: number;
   bytes: number;
+  /**
+   * Bookkeeping of the iptables layer, kept on the chain rather than in side Maps keyed by chain
+   * name (a restore of 100k chains would spend more on those lookups than on the rules):
+   * `stage`, the restore that owns the chain while it stages (see stage.ts) and `lines`, the
+   * input line of each of its rules then; `idx`, its index in the commit's jump graph; `pc`, its
+   * first entry in the program last compiled from it.
+   */
+  stage: object | null;
+  lines: number[] | null;
+  idx: number;
+  pc: number;
+}
+
+/** A chain object with its bookkeeping fields cleared (every chain has the same shape). */
+export function makeChain(name: string, hook: Hook | null, policy: Policy | null, rules: Rule[], pkts = 0, bytes = 0): Chain {
+  return { name, hook, policy, rules, pkts, bytes, stage: null, lines: null, idx: -1, pc: -1 };
 }
 
 export class Table {
-  readonly chains = new Map<string, Chain>();
+  readonly chains: Map<string, Chain>;
 
-  constructor(readonly name: TableName) {
-    for (const hook of TABLE_HOOKS[name])
-      this.chains.set(HOOK_NAMES[hook], { name: HOOK_NAMES[hook], hook, policy: "ACCEPT", rules: [], pkts: 0, bytes: 0 });
+  /** A table with empty built-in chains, or (`chains` given) one holding exactly those chains. */
+  constructor(
+    readonly name: TableName,
+    chains?: Map<string, Chain>,
+  ) {
+    this.chains = chains ?? new Map<string, Chain>();
+    if (chains === undefined)
+      for (const hook of TABLE_HOOKS[name])
+        this.chains.set(HOOK_NAMES[hook], makeChain(HOOK_NAMES[hook], hook, "ACCEPT", []));
   }
 
   chain(name: string): Chain | undefined {
@@ -96,11 +118,19 @@ export class Table {
     return [...this.builtinChains(), ...this.userChains()];
   }
 
+  /**
+   * A copy that shares every chain object with this one (copy-on-write: whoever edits a chain of
+   * the fork replaces it by a copy first, as restore.ts does). Costs one Map copy, not a chain copy.
+   */
+  fork(): Table {
+    return new Table(this.name, new Map(this.chains));
+  }
+
   /** A copy whose chains and rule arrays may be changed without touching this one (rules are shared). */
   clone(): Table {
     const t = new Table(this.name);
     t.chains.clear();
-    for (const [n, c] of this.chains) t.chains.set(n, { ...c, rules: [...c.rules] });
+    for (const [n, c] of this.chains) t.chains.set(n, makeChain(c.name, c.hook, c.policy, [...c.rules], c.pkts, c.bytes));
     return t;
   }
 }

@@ -5,12 +5,14 @@
 // leaves the ruleset as it was, and names the file, the line, the token and what was expected.
 
 import { HOOK_NAMES } from "../../net/index.js";
+import type { TableName } from "../types.js";
+import { checkStaged } from "./commit.js";
 import { IptablesError } from "./errors.js";
-import { isTableName, type Rule, Ruleset, Table } from "./model.js";
-import { checkChainName, parseRuleSpec } from "./rule.js";
+import { type Chain, isTableName, type Rule, Ruleset, Table } from "./model.js";
+import { newParseCache, type ParseCache, parseRuleInto } from "./rule.js";
 import { formatRuleBody } from "./save.js";
-import { tokenizeRestoreLine } from "./tokenize.js";
-import { validateTable } from "./validate.js";
+import { StagedTable } from "./stage.js";
+import { tokenizeInto } from "./tokenize.js";
 
 export interface RestoreOptions {
   /** The file name for error messages. */
@@ -49,59 +51,110 @@ export function parseIptablesRestore(text: string, opts: RestoreOptions = {}): R
 
 /** Applies a restore text to `base` and returns the resulting ruleset; `base` is not modified. */
 export function applyIptablesRestore(base: Ruleset, text: string, opts: RestoreOptions = {}): Ruleset {
+  return stageIptablesRestore(base, text, opts).ruleset;
+}
+
+/** What a restore produced: the new ruleset (sharing unchanged chains with the base) and the tables it committed. */
+export interface StagedRestore {
+  ruleset: Ruleset;
+  /** Per committed table, its staging: `owned` lists the chains written (the rest are the base's own objects). */
+  tables: Map<TableName, StagedTable>;
+}
+
+const WS = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+
+/**
+ * The restore itself: every line applied to copy-on-write tables, each table checked at its
+ * COMMIT; nothing of `base` changes. A bad line throws, naming the file and the line.
+ */
+export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreOptions = {}): StagedRestore {
   const file = opts.file ?? "<input>";
-  const staged = base.clone();
-  const lines = text.split("\n");
-  const ruleLine = new WeakMap<Rule, number>();
-  let table: Table | null = null;
+  const committed = new Map<TableName, StagedTable>();
+  let st: StagedTable | null = null;
   let tableLine = 0;
   let lineNo = 0;
+  const argv: string[] = [];
+  const len = text.length;
+  let pos = 0;
+  cache = newParseCache();
   try {
-    for (const raw of lines) {
+    while (pos <= len) {
+      let nl = text.indexOf("\n", pos);
+      if (nl < 0) nl = len;
       lineNo++;
-      const line = raw.replace(/\r$/, "").trim();
-      if (line === "" || line.startsWith("#")) continue;
-      if (line.startsWith("*")) {
-        if (table !== null) throw new IptablesError(`table "${line.slice(1)}" started before COMMIT of table "${table.name}" (line ${tableLine})`, { token: line, expected: "COMMIT" });
+      let s = pos;
+      let e = nl;
+      pos = nl + 1;
+      while (s < e && WS(text.charCodeAt(s))) s++;
+      while (e > s && WS(text.charCodeAt(e - 1))) e--;
+      if (s === e) continue;
+      let c0 = text.charCodeAt(s);
+      if (c0 > 127 || text.charCodeAt(e - 1) > 127) {
+        // Unicode white space: what String.prototype.trim removes too.
+        const t = text.slice(s, e).trim();
+        if (t === "") continue;
+        s = text.indexOf(t, s);
+        e = s + t.length;
+        c0 = text.charCodeAt(s);
+      }
+      if (c0 === 35 /* # */) continue;
+      if (c0 === 42 /* * */) {
+        const line = text.slice(s, e);
+        if (st !== null) throw new IptablesError(`table "${line.slice(1)}" started before COMMIT of table "${st.t.name}" (line ${tableLine})`, { token: line, expected: "COMMIT" });
         const name = line.slice(1).trim();
         if (!isTableName(name)) throw new IptablesError(`unknown table "${name}"`, { token: line, expected: "*raw, *mangle, *nat or *filter" });
-        table = opts.noflush && staged.tables.has(name) ? staged.table(name).clone() : new Table(name);
+        const prev = committed.get(name)?.t ?? base.tables.get(name);
+        st = opts.noflush && prev !== undefined ? new StagedTable(prev.fork(), false) : new StagedTable(new Table(name), true);
         tableLine = lineNo;
         continue;
       }
-      if (table === null) throw new IptablesError("no table specified", { token: line.split(/\s+/)[0], expected: "*filter, *nat, *mangle or *raw first" });
-      if (line === "COMMIT") {
-        validateTable(table, (r) => ruleLine.get(r));
-        staged.tables.set(table.name, table);
-        table = null;
+      if (st === null) {
+        const line = text.slice(s, e);
+        throw new IptablesError("no table specified", { token: line.split(/\s+/)[0], expected: "*filter, *nat, *mangle or *raw first" });
+      }
+      if (e - s === 6 && text.startsWith("COMMIT", s)) {
+        checkStaged(st);
+        st.seal();
+        const prior = committed.get(st.t.name);
+        if (prior !== undefined) st.owned.push(...prior.owned);
+        committed.set(st.t.name, st);
+        st = null;
         continue;
       }
-      if (line.startsWith(":")) {
-        chainLine(table, line, opts);
+      if (c0 === 58 /* : */) {
+        chainLine(st, text.slice(s, e), opts);
         continue;
       }
       let counters: [number, number] | null = null;
-      let body = line;
-      const m = /^\[([0-9]+):([0-9]+)\]\s+/.exec(line);
-      if (m) {
-        counters = [Number(m[1]), Number(m[2])];
-        body = line.slice(m[0].length);
+      if (c0 === 91 /* [ */) {
+        const line = text.slice(s, e);
+        const m = /^\[([0-9]+):([0-9]+)\]\s+/.exec(line);
+        if (m) {
+          counters = [Number(m[1]), Number(m[2])];
+          s += m[0].length;
+        }
       }
-      command(table, tokenizeRestoreLine(body), opts.counters ? counters : null, (r) => ruleLine.set(r, lineNo));
+      argv.length = 0;
+      tokenizeInto(text, s, e, argv);
+      command(st, argv, opts.counters ? counters : null, lineNo);
     }
-    if (table !== null) {
-      lineNo = lines.length;
-      throw new IptablesError(`COMMIT expected for table "${table.name}" (started at line ${tableLine})`, { expected: "COMMIT" });
-    }
+    if (st !== null) throw new IptablesError(`COMMIT expected for table "${st.t.name}" (started at line ${tableLine})`, { expected: "COMMIT" });
   } catch (e) {
     if (e instanceof IptablesError) throw e.at(file, e.line ?? lineNo);
     throw e;
+  } finally {
+    cache = null;
+    parsed.length = 0;
   }
-  return staged;
+  const ruleset = new Ruleset();
+  for (const [n, t] of base.tables) ruleset.tables.set(n, t);
+  for (const [n, staged] of committed) ruleset.tables.set(n, staged.t);
+  return { ruleset, tables: committed };
 }
 
 /** ":CHAIN POLICY [p:b]". */
-function chainLine(t: Table, line: string, opts: RestoreOptions): void {
+function chainLine(st: StagedTable, line: string, opts: RestoreOptions): void {
+  const t = st.t;
   const parts = line.slice(1).trim().split(/\s+/);
   const [name, policy, ctr] = parts;
   if (!name || !policy) throw new IptablesError("bad chain line", { token: line, expected: ":CHAIN POLICY [packets:bytes]" });
@@ -117,38 +170,24 @@ function chainLine(t: Table, line: string, opts: RestoreOptions): void {
   if (existing?.hook != null) {
     if (policy !== "ACCEPT" && policy !== "DROP") throw new IptablesError(`bad policy "${policy}" for built-in chain ${name}`, { token: policy, expected: "ACCEPT or DROP" });
     if (t.name === "nat" && policy === "DROP") throw new IptablesError(`the nat table's built-in chains cannot have policy DROP`, { token: policy, expected: "ACCEPT" });
-    existing.policy = policy;
+    const c = st.writable(name, ":");
+    c.policy = policy;
     if (opts.counters) {
-      existing.pkts = pkts;
-      existing.bytes = bytes;
+      c.pkts = pkts;
+      c.bytes = bytes;
     }
     return;
   }
   if (policy !== "-") throw new IptablesError(`Can't set policy "${policy}" on "${name}": not a built-in chain of table ${t.name} (${builtinList(t)})`, { token: policy, expected: "- for a user chain" });
-  if (existing) existing.rules = [];
-  else newChain(t, name);
+  if (existing) st.flush(existing);
+  else st.newChain(name, true);
 }
 
-const builtinList = (t: Table): string => t.builtinChains().map((c) => c.name).join(", ");
-
-function newChain(t: Table, name: string): void {
-  checkChainName(name);
-  if (t.chains.has(name)) throw new IptablesError(`Chain already exists`, { token: name, expected: "a new chain name" });
-  t.chains.set(name, { name, hook: null, policy: null, rules: [], pkts: 0, bytes: 0 });
-}
-
-function chainOf(t: Table, name: string | undefined, cmd: string) {
-  if (name === undefined) throw new IptablesError(`${cmd} needs a chain`, { token: cmd, expected: "a chain name" });
-  const c = t.chains.get(name);
-  if (c === undefined) throw new IptablesError(`chain "${name}" does not exist in table ${t.name}`, { token: name, expected: `a chain declared before (":${name} - [0:0]" or -N ${name})` });
-  return c;
-}
-
-function references(t: Table, name: string): number {
-  let n = 0;
-  for (const c of t.chains.values()) for (const r of c.rules) if (r.target.kind === "jump" && r.target.chain === name) n++;
-  return n;
-}
+const builtinList = (t: Table): string =>
+  t
+    .builtinChains()
+    .map((c) => c.name)
+    .join(", ");
 
 function ruleNumber(s: string | undefined, max: number, cmd: string): number {
   if (s === undefined || !/^[0-9]+$/.test(s)) throw new IptablesError(`${cmd}: invalid rule number`, { token: s ?? cmd, expected: "a rule number" });
@@ -157,108 +196,99 @@ function ruleNumber(s: string | undefined, max: number, cmd: string): number {
   return n;
 }
 
-function command(t: Table, argv: string[], counters: [number, number] | null, noteLine: (r: Rule) => void): void {
+const isNumber = (s: string | undefined): boolean => s !== undefined && /^[0-9]+$/.test(s);
+
+/** Rules parsed for one command (reused: the commands copy them into the chain). */
+const parsed: Rule[] = [];
+
+/** The restore's ParseCache (one restore at a time: the restore loop is synchronous). */
+let cache: ParseCache | null = null;
+
+function parseSpec(st: StagedTable, c: Chain, argv: readonly string[], from: number, counters: [number, number] | null): Rule[] {
+  parsed.length = 0;
+  parseRuleInto(argv, from, st.t.name, c.name, c.hook, parsed, cache);
+  if (counters)
+    for (const r of parsed) {
+      r.pkts = counters[0];
+      r.bytes = counters[1];
+    }
+  return parsed;
+}
+
+function command(st: StagedTable, argv: string[], counters: [number, number] | null, line: number): void {
+  const t = st.t;
   const cmd = COMMANDS[argv[0]];
   if (cmd === undefined) {
     if (argv[0] === "-t" || argv[0] === "--table") throw new IptablesError("the -t option cannot be used in iptables-restore", { token: argv[0], expected: "*TABLE lines" });
     throw new IptablesError("unknown command", { token: argv[0], expected: "-A, -I, -D, -R, -N, -X, -F, -P or -Z" });
   }
-  const parseSpec = (chain: string, spec: string[]): Rule[] => {
-    const c = t.chains.get(chain)!;
-    const rules = parseRuleSpec(spec, { table: t.name, chain, hook: c.hook }).rules;
-    for (const r of rules) {
-      if (counters) {
-        r.pkts = counters[0];
-        r.bytes = counters[1];
-      }
-      noteLine(r);
-    }
-    return rules;
-  };
   switch (cmd) {
     case "-A": {
-      const c = chainOf(t, argv[1], cmd);
-      c.rules.push(...parseSpec(c.name, argv.slice(2)));
+      const c = st.writable(argv[1], cmd);
+      st.add(c, -1, parseSpec(st, c, argv, 2, counters), line);
       return;
     }
     case "-I": {
-      const c = chainOf(t, argv[1], cmd);
+      const c = st.writable(argv[1], cmd);
       let at = 0;
-      let spec = argv.slice(2);
-      if (spec.length > 0 && /^[0-9]+$/.test(spec[0])) {
-        at = ruleNumber(spec[0], c.rules.length + 1, cmd) - 1;
-        spec = spec.slice(1);
+      let from = 2;
+      if (isNumber(argv[2])) {
+        at = ruleNumber(argv[2], c.rules.length + 1, cmd) - 1;
+        from = 3;
       }
-      c.rules.splice(at, 0, ...parseSpec(c.name, spec));
+      st.add(c, at, parseSpec(st, c, argv, from, counters), line);
       return;
     }
     case "-R": {
-      const c = chainOf(t, argv[1], cmd);
+      const c = st.writable(argv[1], cmd);
       const n = ruleNumber(argv[2], c.rules.length, cmd);
-      const rules = parseSpec(c.name, argv.slice(3));
+      const rules = parseSpec(st, c, argv, 3, counters);
       if (rules.length !== 1) throw new IptablesError("-R: the rule must be a single rule (one address each for -s and -d)", { token: argv[2] });
-      c.rules[n - 1] = rules[0];
+      st.replace(c, n - 1, rules[0], line);
       return;
     }
     case "-D": {
-      const c = chainOf(t, argv[1], cmd);
-      if (argv.length === 3 && /^[0-9]+$/.test(argv[2])) {
-        c.rules.splice(ruleNumber(argv[2], c.rules.length, cmd) - 1, 1);
+      const c = st.writable(argv[1], cmd);
+      if (argv.length === 3 && isNumber(argv[2])) {
+        st.remove(c, ruleNumber(argv[2], c.rules.length, cmd) - 1);
         return;
       }
-      for (const r of parseSpec(c.name, argv.slice(2))) {
+      for (const r of parseSpec(st, c, argv, 2, counters).slice()) {
         const body = formatRuleBody(r);
         const i = c.rules.findIndex((x) => formatRuleBody(x) === body);
         if (i < 0) throw new IptablesError("Bad rule (does a matching rule exist in that chain?)", { token: `-D ${c.name}${body}`, expected: "a rule of the chain" });
-        c.rules.splice(i, 1);
+        st.remove(c, i);
       }
       return;
     }
     case "-N":
       if (argv.length !== 2) throw new IptablesError("-N takes one chain name", { token: argv.slice(2).join(" ") || "-N", expected: "-N CHAIN" });
-      newChain(t, argv[1]);
+      st.newChain(argv[1]);
       return;
-    case "-X": {
-      const names = argv[1] !== undefined ? [argv[1]] : t.userChains().map((c) => c.name);
-      for (const n of names) {
-        const c = chainOf(t, n, cmd);
-        if (c.hook !== null) throw new IptablesError(`cannot delete built-in chain ${n}`, { token: n, expected: "a user chain" });
-      }
-      for (const n of names) {
-        const refs = references(t, n);
-        if (refs > 0 && !(argv[1] === undefined && onlyFromDeleted(t, n, names)))
-          throw new IptablesError(`CHAIN_DEL failed (Device or resource busy): chain ${n} has ${refs} reference${refs > 1 ? "s" : ""}`, { token: n, expected: "a chain no rule jumps to" });
-      }
-      for (const n of names) t.chains.delete(n);
+    case "-X":
+      st.deleteChains(argv[1], cmd);
       return;
-    }
     case "-F":
-      if (argv[1] !== undefined) chainOf(t, argv[1], cmd).rules = [];
-      else for (const c of t.chains.values()) c.rules = [];
+      if (argv[1] !== undefined) st.flush(st.existing(argv[1], cmd));
+      else for (const c of [...t.chains.values()]) st.flush(c);
       return;
-    case "-Z":
-      for (const c of argv[1] !== undefined ? [chainOf(t, argv[1], cmd)] : [...t.chains.values()]) {
+    case "-Z": {
+      const names = argv[1] !== undefined ? [st.existing(argv[1], cmd).name] : [...t.chains.keys()];
+      for (const name of names) {
+        const c = st.writable(name, cmd);
         c.pkts = c.bytes = 0;
         c.rules = c.rules.map((r) => ({ ...r, pkts: 0, bytes: 0 }));
       }
       return;
+    }
     case "-P": {
-      const c = chainOf(t, argv[1], cmd);
+      const c = st.existing(argv[1], cmd);
       const p = argv[2];
       if (c.hook === null) throw new IptablesError(`cannot set the policy of user chain ${c.name}`, { token: c.name, expected: `a built-in chain (${HOOK_NAMES.filter((h) => t.chains.get(h)?.hook != null).join(", ")})` });
       if (p !== "ACCEPT" && p !== "DROP") throw new IptablesError("bad policy", { token: p ?? "-P", expected: "ACCEPT or DROP" });
       if (t.name === "nat" && p === "DROP") throw new IptablesError("the nat table's built-in chains cannot have policy DROP", { token: p, expected: "ACCEPT" });
-      c.policy = p;
+      st.writable(c.name, cmd).policy = p;
       return;
     }
   }
-}
-
-/** With a bare -X every user chain goes: references from chains being deleted too do not count. */
-function onlyFromDeleted(t: Table, name: string, deleted: string[]): boolean {
-  for (const c of t.chains.values()) {
-    if (deleted.includes(c.name)) continue;
-    for (const r of c.rules) if (r.target.kind === "jump" && r.target.chain === name) return false;
-  }
-  return true;
 }

@@ -6,12 +6,13 @@
 
 import { Hook } from "../../net/index.js";
 import type { TableName } from "../types.js";
+import { AddrArg } from "./addrarg.js";
 import { IptablesError } from "./errors.js";
 import { MATCHES, PROTO_MATCH, STANDARD_VERDICTS, TARGETS } from "./extensions.js";
 import { fail } from "./fail.js";
 import type { Rule, RuleTarget } from "./model.js";
-import { type AddrMask, parseAddrList, parseProtocol } from "./values.js";
-import type { MatchExtension, MatchInstance, OptionDef, RuleInfo, TargetExtension } from "./xt.js";
+import { parseProtocol } from "./values.js";
+import type { MatchExtension, MatchInstance, TargetExtension } from "./xt.js";
 
 export interface RuleSpecContext {
   table: TableName;
@@ -60,7 +61,10 @@ const IFNAMSIZ = 16;
 interface Slot {
   ext: MatchExtension;
   spec: unknown;
-  seen: Set<string>;
+  /** Canonical options given so far (null: none). */
+  seen: string[] | null;
+  /** The match and its options as read: equal keys make equal specs (see ParseCache). */
+  key: string;
   /** A later -m of the same name closes this one to further options. */
   completed: boolean;
 }
@@ -68,17 +72,26 @@ interface Slot {
 interface TargetSlot {
   ext: TargetExtension;
   spec: unknown;
-  seen: Set<string>;
+  seen: string[] | null;
+  completed?: undefined;
+  key?: undefined;
 }
 
-/** Rethrows an extension's error with the option it was parsing, when it named no token. */
-function withToken<T>(token: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof IptablesError && e.token === undefined) throw new IptablesError(e.reason, { token, expected: e.expected });
-    throw e;
-  }
+/**
+ * Sharing between the rules of one restore: rules whose matches were written alike (kube-proxy's
+ * `-m udp -p udp`, its ten `-m statistic` probabilities) get one read-only matches array: fewer
+ * objects to keep, and the compiler compiles a shared matches array once.
+ */
+export interface ParseCache {
+  readonly matches: Map<string, readonly MatchInstance[]>;
+}
+
+export const newParseCache = (): ParseCache => ({ matches: new Map() });
+
+/** An extension's error without a token gets the option it was parsing (withToken in the old parser). */
+function located(e: unknown, token: string): unknown {
+  if (e instanceof IptablesError && e.token === undefined) return new IptablesError(e.reason, { token, expected: e.expected });
+  return e;
 }
 
 function checkInterface(name: string, option: string): string {
@@ -96,15 +109,91 @@ export function checkChainName(name: string): void {
 
 /** Parses `tokens` (a rule specification, without the command and chain) into rules. */
 export function parseRuleSpec(tokens: readonly string[], ctx: RuleSpecContext): ParsedRuleSpec {
-  let srcs: AddrMask[] | null = null;
-  let dsts: AddrMask[] | null = null;
+  const rules: Rule[] = [];
+  const counters = parseRuleInto(tokens, 0, ctx.table, ctx.chain, ctx.hook, rules);
+  return { rules, counters };
+}
+
+/** The standard targets without options: one shared object each (a RuleTarget is read-only). */
+const VERDICT_TARGETS: ReadonlyMap<string, RuleTarget> = new Map(STANDARD_VERDICTS.map((v) => [v, { kind: "verdict", verdict: v }]));
+const NO_TARGET: RuleTarget = { kind: "none" };
+
+/** Standard options as bits, for "multiple -s flags not allowed". */
+const S_SRC = 1;
+const S_DST = 2;
+const S_PROTO = 4;
+const S_IN = 8;
+const S_OUT = 16;
+const S_MATCH = 32;
+const S_JUMP = 64;
+const S_GOTO = 128;
+const S_FRAG = 256;
+const S_COUNTERS = 512;
+const STD_BITS: Readonly<Record<StdOption, number>> = {
+  src: S_SRC,
+  dst: S_DST,
+  proto: S_PROTO,
+  in: S_IN,
+  out: S_OUT,
+  match: S_MATCH,
+  jump: S_JUMP,
+  goto: S_GOTO,
+  frag: S_FRAG,
+  counters: S_COUNTERS,
+};
+const STD_OPTIONS: ReadonlyMap<string, number> = new Map(Object.entries(STANDARD).map(([k, v]) => [k, STD_BITS[v]]));
+
+const src = new AddrArg();
+const dst = new AddrArg();
+/** The RuleInfo handed to the extensions' final checks (read only there): one, refilled per rule. */
+const info: { table: TableName; proto: number; invProto: boolean } = { table: "filter", proto: 0, invProto: false };
+const ARGS1: string[] = [""];
+
+/** The argument of an option at tokens[i], or the "requires an argument" error. */
+function argAt(tokens: readonly string[], i: number, option: string, what: string): string {
+  if (i >= tokens.length) fail(`option "${option}" requires an argument`, option, what);
+  return tokens[i];
+}
+
+/** Finds who owns an extension option: the target first, then the open matches in order. */
+function ownerOf(option: string, slots: Slot[], target: TargetSlot | null): Slot | TargetSlot | null {
+  if (target !== null && target.ext.options[option] !== undefined) return target;
+  for (let k = 0; k < slots.length; k++) {
+    const s = slots[k];
+    if (!s.completed && s.ext.options[option] !== undefined) return s;
+  }
+  return null;
+}
+
+function addMatch(slots: Slot[], name: string): void {
+  const ext = MATCHES.get(name);
+  if (ext === undefined) fail(`Couldn't load match "${name}"`, name, `one of ${[...MATCHES.keys()].join(", ")}`);
+  for (let k = 0; k < slots.length; k++) if (slots[k].ext === ext) slots[k].completed = true;
+  slots.push({ ext, spec: ext.init(), seen: null, completed: false, key: name });
+}
+
+/**
+ * parseRuleSpec without the intermediate objects: tokens[from..] is the specification; the rules
+ * are appended to `out` (one per -s × -d pair). Returns the -c counters, when given.
+ */
+export function parseRuleInto(
+  tokens: readonly string[],
+  from: number,
+  table: TableName,
+  chain: string,
+  hook: Hook | null,
+  out: Rule[],
+  cache: ParseCache | null = null,
+): [number, number] | null {
+  src.reset();
+  dst.reset();
   let invSrc = false;
   let invDst = false;
   let inIface: string | null = null;
   let outIface: string | null = null;
   let invIn = false;
   let invOut = false;
-  let proto: number | null = null;
+  let proto = -1;
   let invProto = false;
   let frag: 0 | 1 | 2 = 0;
   let counters: [number, number] | null = null;
@@ -112,38 +201,10 @@ export function parseRuleSpec(tokens: readonly string[], ctx: RuleSpecContext): 
   let target: RuleTarget | null = null;
   let targetSlot: TargetSlot | null = null;
   let invert = false;
-  const seenStd = new Set<StdOption>();
-
-  const next = (i: number, option: string, what: string): string => {
-    if (i >= tokens.length) fail(`option "${option}" requires an argument`, option, what);
-    return tokens[i];
-  };
-
-  const addMatch = (name: string): Slot => {
-    const ext = MATCHES.get(name);
-    if (ext === undefined) fail(`Couldn't load match "${name}"`, name, `one of ${[...MATCHES.keys()].join(", ")}`);
-    for (const s of slots) if (s.ext === ext) s.completed = true;
-    const slot: Slot = { ext, spec: ext.init(), seen: new Set(), completed: false };
-    slots.push(slot);
-    return slot;
-  };
-
-  /** Finds who owns an extension option: the target first, then the open matches in order. */
-  const owner = (option: string): { def: OptionDef; canon: string; slot: Slot | TargetSlot } | null => {
-    if (targetSlot !== null) {
-      const def = targetSlot.ext.options[option];
-      if (def) return { def, canon: def.alias ?? option, slot: targetSlot };
-    }
-    for (const s of slots) {
-      if (s.completed) continue;
-      const def = s.ext.options[option];
-      if (def) return { def, canon: def.alias ?? option, slot: s };
-    }
-    return null;
-  };
-
-  let i = 0;
-  while (i < tokens.length) {
+  let seenStd = 0;
+  const n = tokens.length;
+  let i = from;
+  while (i < n) {
     let tok = tokens[i];
     if (tok === "!") {
       if (invert) fail("multiple ! flags not allowed", tok);
@@ -152,74 +213,71 @@ export function parseRuleSpec(tokens: readonly string[], ctx: RuleSpecContext): 
       continue;
     }
     let inlineArg: string | null = null;
-    if (tok.startsWith("--") && tok.includes("=")) {
-      inlineArg = tok.slice(tok.indexOf("=") + 1);
-      tok = tok.slice(0, tok.indexOf("="));
+    if (tok.charCodeAt(1) === 45 && tok.charCodeAt(0) === 45) {
+      const eq = tok.indexOf("=");
+      if (eq >= 0) {
+        inlineArg = tok.slice(eq + 1);
+        tok = tok.slice(0, eq);
+      }
     }
-    if (!tok.startsWith("-") || tok === "-") fail(`Bad argument "${tok}"`, tok, "an option such as -p, -m, -j");
-    const std = STANDARD[tok];
+    if (tok.charCodeAt(0) !== 45 || tok === "-") fail(`Bad argument "${tok}"`, tok, "an option such as -p, -m, -j");
+    const std = STD_OPTIONS.get(tok);
     if (std !== undefined) {
-      if (std !== "match" && std !== "counters" && seenStd.has(std)) fail(`multiple ${tok} flags not allowed`, tok);
-      seenStd.add(std);
-      if (invert && (std === "match" || std === "jump" || std === "goto" || std === "counters")) fail(`unexpected ! flag before ${tok}`, "!");
-      const arg = (what: string): string => {
-        if (inlineArg !== null) return inlineArg;
-        i++;
-        return next(i, tok, what);
-      };
+      if (std !== S_MATCH && std !== S_COUNTERS && (seenStd & std) !== 0) fail(`multiple ${tok} flags not allowed`, tok);
+      seenStd |= std;
+      if (invert && (std === S_MATCH || std === S_JUMP || std === S_GOTO || std === S_COUNTERS)) fail(`unexpected ! flag before ${tok}`, "!");
+      let arg = "";
+      if (std !== S_FRAG) arg = inlineArg ?? argAt(tokens, ++i, tok, STD_WHAT[std]);
       switch (std) {
-        case "src":
-          srcs = parseAddrList(arg("an address or network"));
+        case S_SRC:
+          src.set(arg);
           invSrc = invert;
           break;
-        case "dst":
-          dsts = parseAddrList(arg("an address or network"));
+        case S_DST:
+          dst.set(arg);
           invDst = invert;
           break;
-        case "proto":
-          proto = parseProtocol(arg("a protocol"));
+        case S_PROTO:
+          proto = parseProtocol(arg);
           invProto = invert;
           if (proto === 0 && invert) fail("rule would never match protocol", "! -p all");
           break;
-        case "in":
-          inIface = checkInterface(arg("an interface name"), tok);
+        case S_IN:
+          inIface = checkInterface(arg, tok);
           invIn = invert;
           break;
-        case "out":
-          outIface = checkInterface(arg("an interface name"), tok);
+        case S_OUT:
+          outIface = checkInterface(arg, tok);
           invOut = invert;
           break;
-        case "frag":
+        case S_FRAG:
           frag = invert ? 2 : 1;
           break;
-        case "match":
-          addMatch(arg("a match name"));
+        case S_MATCH:
+          addMatch(slots, arg);
           break;
-        case "counters": {
-          const p = arg("PKTS BYTES");
-          i++;
-          const b = next(i, tok, "PKTS BYTES");
-          if (!/^[0-9]+$/.test(p) || !/^[0-9]+$/.test(b)) fail("-c packet and byte counters must be numbers", `${p} ${b}`, "-c PKTS BYTES");
-          counters = [Number(p), Number(b)];
+        case S_COUNTERS: {
+          const b = argAt(tokens, ++i, tok, "PKTS BYTES");
+          if (!/^[0-9]+$/.test(arg) || !/^[0-9]+$/.test(b)) fail("-c packet and byte counters must be numbers", `${arg} ${b}`, "-c PKTS BYTES");
+          counters = [Number(arg), Number(b)];
           break;
         }
-        case "jump":
-        case "goto": {
-          if (seenStd.has(std === "jump" ? "goto" : "jump")) fail("cannot use -j and -g together", tok);
-          const name = arg(std === "jump" ? "a target or chain name" : "a chain name");
-          const ext = TARGETS.get(name);
-          if ((STANDARD_VERDICTS as readonly string[]).includes(name)) {
-            if (std === "goto") fail(`goto "${name}" is not a chain`, name, "a user chain name");
-            target = { kind: "verdict", verdict: name as (typeof STANDARD_VERDICTS)[number] };
+        default: {
+          // -j / -g
+          if ((seenStd & (std === S_JUMP ? S_GOTO : S_JUMP)) !== 0) fail("cannot use -j and -g together", tok);
+          const verdict = VERDICT_TARGETS.get(arg);
+          const ext = verdict === undefined ? TARGETS.get(arg) : undefined;
+          if (verdict !== undefined) {
+            if (std === S_GOTO) fail(`goto "${arg}" is not a chain`, arg, "a user chain name");
+            target = verdict;
           } else if (ext !== undefined) {
-            if (std === "goto") fail(`goto "${name}" is not a chain`, name, "a user chain name");
-            targetSlot = { ext, spec: ext.init(), seen: new Set() };
+            if (std === S_GOTO) fail(`goto "${arg}" is not a chain`, arg, "a user chain name");
+            targetSlot = { ext, spec: ext.init(), seen: null };
             target = { kind: "ext", ext, spec: targetSlot.spec };
           } else {
-            if (name.length > MAX_CHAIN_NAME || name.startsWith("-")) fail(`invalid target name "${name}"`, name, "ACCEPT, DROP, RETURN, a target or a chain name");
-            target = { kind: "jump", chain: name, goto: std === "goto" };
+            if (arg.length > MAX_CHAIN_NAME || arg.startsWith("-")) fail(`invalid target name "${arg}"`, arg, "ACCEPT, DROP, RETURN, a target or a chain name");
+            target = { kind: "jump", chain: arg, goto: std === S_GOTO };
           }
-          break;
         }
       }
       invert = false;
@@ -228,73 +286,121 @@ export function parseRuleSpec(tokens: readonly string[], ctx: RuleSpecContext): 
     }
 
     // An extension option.
-    let found = owner(tok);
-    if (found === null && proto !== null && !invProto && PROTO_MATCH[proto] !== undefined) {
+    let slot = ownerOf(tok, slots, targetSlot);
+    if (slot === null && proto > 0 && !invProto && PROTO_MATCH[proto] !== undefined) {
       const implicit = MATCHES.get(PROTO_MATCH[proto])!;
-      if (implicit.options[tok]) {
-        addMatch(implicit.name);
-        found = owner(tok);
+      if (implicit.options[tok] !== undefined) {
+        addMatch(slots, implicit.name);
+        slot = ownerOf(tok, slots, targetSlot);
       }
     }
-    if (found === null) fail(`unknown option "${tok}"`, tok, knownOptions(slots, targetSlot));
-    const { def, canon, slot } = found;
+    if (slot === null) fail(`unknown option "${tok}"`, tok, knownOptions(slots, targetSlot));
+    const def = slot.ext.options[tok];
+    const canon = def.alias ?? tok;
     if (invert && !def.invert) fail(`${slot.ext.name}: option "${tok}" cannot be inverted`, tok);
-    if (slot.seen.has(canon) && !def.multi) fail(`${slot.ext.name}: option "${tok}" can only be used once`, tok);
-    slot.seen.add(canon);
-    const args: string[] = [];
-    if (inlineArg !== null) args.push(inlineArg);
-    while (args.length < def.args) {
-      i++;
-      args.push(next(i, tok, def.args === 2 ? "two arguments" : "an argument"));
+    if (slot.seen?.includes(canon) && !def.multi) fail(`${slot.ext.name}: option "${tok}" can only be used once`, tok);
+    if (slot.seen === null) slot.seen = [canon];
+    else slot.seen.push(canon);
+    let args: string[];
+    if (def.args === 1 && inlineArg === null) {
+      args = ARGS1;
+      args[0] = argAt(tokens, ++i, tok, "an argument");
+    } else {
+      args = [];
+      if (inlineArg !== null) args.push(inlineArg);
+      while (args.length < def.args) args.push(argAt(tokens, ++i, tok, def.args === 2 ? "two arguments" : "an argument"));
     }
-    const inv = invert;
-    withToken(tok, () => slot.ext.parse(slot.spec as never, canon, args, inv));
+    try {
+      slot.ext.parse(slot.spec as never, canon, args, invert);
+    } catch (e) {
+      throw located(e, tok);
+    }
+    if (cache !== null && slot.key !== undefined) slot.key += `\x1f${invert ? "!" : ""}${canon}\x1e${args.length === 1 ? args[0] : args.join("\x1e")}`;
     invert = false;
     i++;
   }
   if (invert) fail("! at the end of the rule applies to nothing", "!", "an option after !");
 
-  const info: RuleInfo = { table: ctx.table, proto: proto ?? 0, invProto };
-  for (const s of slots) withToken(`-m ${s.ext.name}`, () => s.ext.final(s.spec as never, info));
-  const tgt: RuleTarget = target ?? { kind: "none" };
+  info.table = table;
+  info.proto = Math.max(proto, 0);
+  info.invProto = invProto;
+  for (let k = 0; k < slots.length; k++) {
+    const s = slots[k];
+    try {
+      s.ext.final(s.spec as never, info);
+    } catch (e) {
+      throw located(e, `-m ${s.ext.name}`);
+    }
+  }
+  const tgt: RuleTarget = target ?? NO_TARGET;
   if (targetSlot !== null) {
-    const ts: TargetSlot = targetSlot;
-    withToken(`-j ${ts.ext.name}`, () => ts.ext.final(ts.spec as never, info));
+    try {
+      targetSlot.ext.final(targetSlot.spec as never, info);
+    } catch (e) {
+      throw located(e, `-j ${targetSlot.ext.name}`);
+    }
   }
-  if (ctx.hook !== null) {
-    if (inIface !== null && (ctx.hook === Hook.LocalOut || ctx.hook === Hook.PostRouting)) fail(`Can't use -i with ${ctx.chain}`, "-i", "-o (packets in this chain have no input interface)");
-    if (outIface !== null && (ctx.hook === Hook.PreRouting || ctx.hook === Hook.LocalIn)) fail(`Can't use -o with ${ctx.chain}`, "-o", "-i (packets in this chain have no output interface yet)");
+  if (hook !== null) {
+    if (inIface !== null && (hook === Hook.LocalOut || hook === Hook.PostRouting)) fail(`Can't use -i with ${chain}`, "-i", "-o (packets in this chain have no input interface)");
+    if (outIface !== null && (hook === Hook.PreRouting || hook === Hook.LocalIn)) fail(`Can't use -o with ${chain}`, "-o", "-i (packets in this chain have no output interface yet)");
   }
-  if (ctx.table === "nat" && tgt.kind === "verdict" && tgt.verdict === "DROP")
+  if (table === "nat" && tgt.kind === "verdict" && tgt.verdict === "DROP")
     fail('The "nat" table is not intended for filtering, the use of DROP is therefore inhibited', "DROP", "a filter table rule");
 
-  const matches: MatchInstance[] = slots.map((s) => ({ ext: s.ext, spec: s.spec }));
-  const srcList: AddrMask[] = srcs ?? [{ addr: 0, mask: 0 }];
-  const dstList: AddrMask[] = dsts ?? [{ addr: 0, mask: 0 }];
-  const rules: Rule[] = [];
-  for (const s of srcList)
-    for (const d of dstList)
-      rules.push({
-        src: s.addr,
-        smsk: s.mask,
+  let key = "";
+  let matches: readonly MatchInstance[] | undefined;
+  if (cache !== null) {
+    key = `${table} ${proto} ${+invProto}`;
+    for (let k = 0; k < slots.length; k++) key += `\x1d${slots[k].key}`;
+    matches = cache.matches.get(key);
+  }
+  if (matches === undefined) {
+    const fresh: MatchInstance[] = new Array(slots.length);
+    for (let k = 0; k < slots.length; k++) fresh[k] = { ext: slots[k].ext, spec: slots[k].spec };
+    if (cache !== null) cache.matches.set(key, fresh);
+    matches = fresh;
+  }
+  const p = Math.max(proto, 0);
+  const pkts = counters === null ? 0 : counters[0];
+  const bytes = counters === null ? 0 : counters[1];
+  const ns = src.count();
+  const nd = dst.count();
+  for (let a = 0; a < ns; a++)
+    for (let b = 0; b < nd; b++)
+      out.push({
+        src: src.addrAt(a),
+        smsk: src.maskAt(a),
         invSrc,
-        dst: d.addr,
-        dmsk: d.mask,
+        dst: dst.addrAt(b),
+        dmsk: dst.maskAt(b),
         invDst,
         inIface,
         invIn,
         outIface,
         invOut,
-        proto: proto ?? 0,
+        proto: p,
         invProto,
         frag,
         matches,
         target: tgt,
-        pkts: counters?.[0] ?? 0,
-        bytes: counters?.[1] ?? 0,
+        pkts,
+        bytes,
       });
-  return { rules, counters };
+  return counters;
 }
+
+/** What each standard option's argument is, for "requires an argument". */
+const STD_WHAT: Readonly<Record<number, string>> = {
+  [S_SRC]: "an address or network",
+  [S_DST]: "an address or network",
+  [S_PROTO]: "a protocol",
+  [S_IN]: "an interface name",
+  [S_OUT]: "an interface name",
+  [S_MATCH]: "a match name",
+  [S_COUNTERS]: "PKTS BYTES",
+  [S_JUMP]: "a target or chain name",
+  [S_GOTO]: "a chain name",
+};
 
 function knownOptions(slots: Slot[], target: TargetSlot | null): string {
   const names = [...slots.filter((s) => !s.completed).flatMap((s) => Object.keys(s.ext.options)), ...(target ? Object.keys(target.ext.options) : [])];
