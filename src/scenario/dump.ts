@@ -13,6 +13,7 @@ import {
   type L7Backend,
   type L7Router,
   matchesLabels,
+  type PodRuntime,
 } from "../k8s/index.js";
 import { Bridge, type NetNamespace, VxlanDevice } from "../net/index.js";
 import { netfilterOf } from "../netfilter/index.js";
@@ -51,8 +52,21 @@ export function findNamespace(c: Cluster, name: string): NetNamespace | undefine
   return c.namespaces().find((ns) => ns.name === n);
 }
 
-/** `objects`: the scenario's manifests, for the Ingresses and Gateways the ingress dump compiles. */
-export function dump(c: Cluster, where: string, kind: DumpKind, objects: readonly K8sObject[] = []): DumpResult {
+/** What the ingress dump needs of a running L7 controller (ingress-nginx, or one Gateway's). */
+export interface L7ControllerView {
+  /** "ingress-nginx" or "Gateway default/web". */
+  readonly name: string;
+  readonly router: L7Router;
+  /** Whether the pod is one of the controller's (runs its proxy). */
+  runsOn(pod: PodRuntime): boolean;
+}
+
+/**
+ * `objects`: the scenario's manifests; `controllers`: the L7 controllers the run started. The
+ * ingress dump prints the controllers' route tables, or compiles them from the objects when the
+ * run started none.
+ */
+export function dump(c: Cluster, where: string, kind: DumpKind, objects: readonly K8sObject[] = [], controllers: readonly L7ControllerView[] = []): DumpResult {
   const ns = findNamespace(c, where);
   if (!ns) {
     const names = namespaceNames(c);
@@ -89,7 +103,7 @@ export function dump(c: Cluster, where: string, kind: DumpKind, objects: readonl
       return { ok: true, text: text.endsWith("\n") ? text : `${text}\n` };
     }
     case "ingress":
-      return dumpIngress(c, ns.name, objects);
+      return dumpIngress(c, ns.name, controllers.length ? controllers : controllersOf(objects));
   }
 }
 
@@ -111,32 +125,36 @@ export function readyEndpoints(c: Cluster, b: L7Backend): string[] {
   return out;
 }
 
+/** The controllers a cluster would run for the objects, recognised by the labels of their pods. */
+function controllersOf(objects: readonly K8sObject[]): L7ControllerView[] {
+  const out: L7ControllerView[] = [];
+  const labelled = (name: string, labels: Record<string, string>, router: L7Router): L7ControllerView => ({ name, router, runsOn: (p) => matchesLabels(labels, p.labels) });
+  if (objects.some((o) => o.kind === "Ingress")) out.push(labelled("ingress-nginx", { ...INGRESS_NGINX_LABELS }, compileIngress(objects, { fallback: DUMP_FALLBACK })));
+  for (const gw of objects.filter((o): o is Gateway => o.kind === "Gateway")) {
+    const { name, namespace } = gw.metadata;
+    out.push(labelled(`Gateway ${namespace}/${name}`, gatewayLabels(namespace, name), compileGateway(objects, gw, { fallback: DUMP_FALLBACK })));
+  }
+  return out;
+}
+
 /**
  * The route tables of ingress-nginx and of each Gateway, for a node that runs one of their pods
  * (every node while the cluster runs no controller pods).
  */
-function dumpIngress(c: Cluster, node: string, objects: readonly K8sObject[]): DumpResult {
+function dumpIngress(c: Cluster, node: string, controllers: readonly L7ControllerView[]): DumpResult {
   if (!c.nodes.has(node)) return { ok: false, message: `${node} is not a node`, hint: "the L7 controllers' route tables are dumped per node: --node NODE" };
-  const controllers: { name: string; labels: Record<string, string>; router: () => L7Router }[] = [];
-  if (objects.some((o) => o.kind === "Ingress"))
-    controllers.push({ name: "ingress-nginx", labels: { ...INGRESS_NGINX_LABELS }, router: () => compileIngress(objects, { fallback: DUMP_FALLBACK }) });
-  for (const gw of objects.filter((o): o is Gateway => o.kind === "Gateway")) {
-    const { name, namespace } = gw.metadata;
-    controllers.push({ name: `Gateway ${namespace}/${name}`, labels: gatewayLabels(namespace, name), router: () => compileGateway(objects, gw, { fallback: DUMP_FALLBACK }) });
-  }
   if (controllers.length === 0) return { ok: false, message: "the scenario has no Ingress and no Gateway", hint: "add networking.k8s.io/v1 Ingresses or gateway.networking.k8s.io/v1 Gateways to its manifests" };
   const pods = [...c.pods.values()].filter((p) => !p.deleted);
   const texts: string[] = [];
   const elsewhere: string[] = [];
   for (const ctl of controllers) {
-    const own = pods.filter((p) => matchesLabels(ctl.labels, p.labels));
+    const own = pods.filter((p) => ctl.runsOn(p));
     if (own.length && !own.some((p) => p.node.name === node)) {
       elsewhere.push(`${ctl.name} on ${[...new Set(own.map((p) => p.node.name))].join(", ")}`);
       continue;
     }
-    const router = ctl.router();
-    const warnings = router.warnings.map((w) => `# warning: ${w.object} ${w.field}: ${w.message}${w.where ? ` (${w.where})` : ""}`);
-    texts.push([...warnings, router.describe((b) => readyEndpoints(c, b))].join("\n"));
+    const warnings = ctl.router.warnings.map((w) => `# warning: ${w.object} ${w.field}: ${w.message}${w.where ? ` (${w.where})` : ""}`);
+    texts.push([...warnings, ctl.router.describe((b) => readyEndpoints(c, b))].join("\n"));
   }
   if (texts.length === 0) return { ok: false, message: `no L7 controller pod runs on ${node}`, hint: elsewhere.join("; ") };
   return { ok: true, text: texts.join("\n") };

@@ -226,13 +226,20 @@ manifests:
 `,
   );
 
-  it("prints the controller's nginx.conf", () => {
+  it("prints the controller's nginx.conf on the node its pod runs on", () => {
     const r = cli("dump", dir, "--node", "node-1", "ingress");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^# warning: Ingress shop\/web spec\.rules\[0\]\.http\.paths\[2\]\.backend\.service\.name: Service shop\/cart not found/);
     expect(r.stdout).toContain("upstream shop-web-80 {\n    server 10.244.");
     expect(r.stdout).toContain("    location = /healthz {\n");
+  });
+
+  it("the run starts ingress-nginx: its pod's node prints, the other says where the controller runs", () => {
+    expect(cli("dump", dir, "--node", "node-2", "ingress")).toMatchObject({
+      code: 2,
+      stderr: "kubewire dump: no L7 controller pod runs on node-2\n  hint: ingress-nginx on node-1\n",
+    });
   });
 
   it("says when the node is not one", () => {

@@ -39,7 +39,7 @@ export function dumpCommand(argv: string[], io: Io): number {
   }
   if (!values.before) run.runAll();
   run.finish();
-  const r = dump(run.cluster, node, what as DumpKind, run.objects);
+  const r = dump(run.cluster, node, what as DumpKind, run.objects, run.l7);
   if (!r.ok) {
     io.err(`kubewire dump: ${r.message}\n${r.hint ? `  hint: ${r.hint}\n` : ""}`);
     return EXIT_USAGE;
