@@ -170,5 +170,5 @@ class EchoConnection implements TcpUser {
   }
 }
 
-/** "10.244.0.2", the peer address of an accepted socket. */
+/** The peer of an accepted socket as getpeername(2) gives it. */
 export const peerOf = (sk: TcpSock): { address: string; port: number } => ({ address: formatIpv4(sk.daddr), port: sk.dport });

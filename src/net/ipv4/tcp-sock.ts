@@ -152,12 +152,14 @@ export class TcpSock {
   /** The owner waits for room in the send buffer (a WRITE event when ACKs free some). */
   sndWait = false;
 
-  // Transmitted segments [seq, seq+len) not yet acknowledged, as a ring (tcp_rtx_queue).
-  txCap = 64;
-  txSeq = new Uint32Array(64);
-  txLen = new Int32Array(64);
-  txTime = new Float64Array(64);
-  txFlags = new Uint8Array(64);
+  // Transmitted segments [seq, seq+len) not yet acknowledged, as a ring (tcp_rtx_queue). It starts
+  // small (a handshake and a short exchange fit) and doubles: a typed array is costly to create,
+  // and connection set-up rates depend on it.
+  txCap = 8;
+  txSeq = new Uint32Array(8);
+  txLen = new Int32Array(8);
+  txTime = new Float64Array(8);
+  txFlags = new Uint8Array(8);
   txHead = 0;
   txCount = 0;
   /** Ring entries [rtxNext, lostEnd) (relative to the head) are lost and await retransmission. */
