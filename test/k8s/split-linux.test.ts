@@ -165,6 +165,8 @@ describeLinux("interop: a kubewire node and a real Linux flannel node", () => {
     // The Linux client is in TIME_WAIT once kubewire's FIN came and its last ACK left.
     for (let i = 0; i < 200 && !t.exec("server", ["ss", "-Htan", "state", "time-wait"]).includes(`${client.ipString}:8081`); i++) await new Promise((r) => setTimeout(r, 10));
     expect(t.exec("server", ["ss", "-Htan", "state", "time-wait"])).toContain(`${client.ipString}:8081`);
+    // … and that ACK has reached kubewire's server socket.
+    expect(await kw.request({ cmd: "tcp-idle", on: "client" })).toMatchObject({ ok: true });
 
     const stats = await kw.request({ cmd: "stats" });
     expect(await kw.quit()).toBe(0);

@@ -4,7 +4,7 @@
 // time; everything else — flags, raw sequence and acknowledgment numbers, windows, options and
 // their order, MSS, window scale, payload bytes — must be the same).
 import { readCapture } from "../../src/capture/index.js";
-import { createTcpConnection, NetCapture, runUntilSettled, tcpEchoServer } from "../../src/net/index.js";
+import { createTcpConnection, createTcpServer, NetCapture, type NetNamespace, runUntilSettled, tcpEchoServer } from "../../src/net/index.js";
 import type { Scenario } from "../../src/scenario/index.js";
 import { ethernet, ipv4, tcp } from "../../src/wire/index.js";
 import { type FrameSummary, summarise } from "../helpers/packets.js";
@@ -136,4 +136,29 @@ export function captureTcp(file: string): (TcpSummary & { t: number; src: string
     if (s) out.push({ ...s, t: Number(r.timestampNs), src: summarise(r.data).ip!.src, len: s.data.length / 2 });
   }
   return out;
+}
+
+/**
+ * An interactive exchange whose second ACK waits for the delayed-ACK timer: the client sends
+ * "one", the server answers it (and so enters ping-pong mode), the client sends "two", which the
+ * server's app leaves unanswered: its ACK is delayed (ato). 300 ms after "two" the client closes.
+ * `closed()` says when the client's socket is closed.
+ */
+export function delayedAckExchange(client: NetNamespace, server: NetNamespace, host: string, port: number): { closed: () => boolean } {
+  createTcpServer(server, {}, (s) => {
+    let answered = false;
+    s.on("data", (d: Buffer) => {
+      if (!answered) s.write(d);
+      answered = true;
+    });
+  }).listen(port);
+  let closed = false;
+  const c = createTcpConnection(client, { host, port, localPort: 41003 }, () => c.write("one"));
+  c.once("data", () => {
+    c.write("two");
+    client.sim.sched.after(300e6, () => c.end());
+  });
+  c.on("data", () => {});
+  c.on("close", () => (closed = true));
+  return { closed: () => closed };
 }

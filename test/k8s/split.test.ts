@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { nodeCommand, peerCommandsCommand } from "../../src/cli/commands/node.js";
 import { peerCommands, SplitCluster, SplitError, splitCluster } from "../../src/k8s/split.js";
-import { NetCapture, pingRealtime, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../src/net/index.js";
+import { NetCapture, pingRealtime, runUntilSettled, tcpEchoServer, tcpIdle, tcpRequestRealtime, udpRequestRealtime } from "../../src/net/index.js";
 import { summariseFile } from "../helpers/packets.js";
 import { tsharkFieldLists, tsharkProblems } from "../helpers/tshark.js";
 import { baselineRun, buildCluster, mustLoad, NodeProcess, TRAFFIC, writeScenario } from "./split-helpers.js";
-import { baselineTcp, captureTcp, podFrames, TCP_TRAFFIC, tcpSummary } from "./split-tcp.js";
+import { baselineTcp, captureTcp, delayedAckExchange, podFrames, TCP_TRAFFIC, tcpSummary } from "./split-tcp.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kw-split-"));
 const scenarioFile = writeScenario(dir);
@@ -188,6 +188,8 @@ describe("split cluster over the UDP underlay", () => {
       const a = await tcpRequestRealtime(rt, c.pod("client").ns, IPS.server, there.port, there.payload, { srcPort: there.srcPort });
       // The other way, driven in the other process while this one keeps running in real time.
       const b = await node2.request({ cmd: "tcp", from: "server", to: IPS.client, port: back.port, payload: back.payload, srcPort: back.srcPort });
+      // The other side's last ACK reaches our server pod before this side stops.
+      expect(await rt.waitFor(() => tcpIdle(c.pod("client").ns), 5000)).toBe(true);
       return [a, b].map((r) => ({ reply: r.reply, closed: r.closed, ...(r.error !== undefined ? { error: r.error } : {}) }));
     });
     cap.close();
@@ -229,7 +231,9 @@ describe("split cluster over the UDP underlay", () => {
     const rt = split.realtime();
     const r = await rt.run(async () => {
       rt.step(() => tcpEchoServer(c.pod("server").ns, 8080));
-      return tcpRequestRealtime(rt, c.pod("client").ns, IPS.server, 8080, "lost once, sent again", { srcPort: 41002 });
+      const x = await tcpRequestRealtime(rt, c.pod("client").ns, IPS.server, 8080, "lost once, sent again", { srcPort: 41002 });
+      expect(await rt.waitFor(() => tcpIdle(c.pod("server").ns), 5000)).toBe(true);
+      return x;
     });
     cap.close();
     expect(lost).toBe(1);
@@ -240,6 +244,42 @@ describe("split cluster over the UDP underlay", () => {
     expect(segs[1].t - segs[0].t).toBeGreaterThanOrEqual(200e6);
     expect(tsharkFieldLists(join(perIf, "client_eth0.pcap"), ["frame.number"], { filter: "tcp.analysis.retransmission" })).toHaveLength(1);
     expect(tsharkProblems(join(perIf, "client_eth0.pcap"))).toEqual([]);
+  });
+
+  it("TCP timers on the wall clock: a delayed ACK waits its ato (≥ 40 ms), and the pods see what the single-process run shows", async () => {
+    const baseFile = join(dir, "delack-baseline.pcapng");
+    const b = buildCluster(scenario);
+    const bcap = new NetCapture(baseFile).attachAll(...b.namespaces());
+    const base = delayedAckExchange(b.pod("client").ns, b.pod("server").ns, IPS.server, 8090);
+    await runUntilSettled(b.sim, { until: b.sim.now + 2e9 });
+    bcap.close();
+    expect(base.closed()).toBe(true);
+
+    const c = buildCluster(scenario);
+    const split = await splitCluster(c, { local: ["node-1", "node-2"], endpoints: { "node-1": { host: "127.0.0.1", port: 0 }, "node-2": { host: "127.0.0.1", port: 0 } } });
+    opened.push(split);
+    const file = join(dir, "delack-split.pcapng");
+    const cap = new NetCapture(file).attachAll(...split.namespaces());
+    const rt = split.realtime();
+    const done = await rt.run(async () => {
+      const x = rt.step(() => delayedAckExchange(c.pod("client").ns, c.pod("server").ns, IPS.server, 8090));
+      return rt.waitFor(() => x.closed() && tcpIdle(c.pod("server").ns), 5000);
+    });
+    cap.close();
+    expect(done).toBe(true);
+    expect(podFrames([file])).toEqual(podFrames([baseFile]));
+    // At the client: "two" (P. with 3 bytes), then the server's pure ACK of it, one ato later.
+    const delay = (f: string) => {
+      const segs = captureTcp(f).filter((s) => s.dport === 41003 || s.sport === 41003);
+      const two = segs.findIndex((s) => s.data === Buffer.from("two").toString("hex"));
+      // The server's next segment: a pure ACK of "two" (its app sends nothing back).
+      const ack = segs.slice(two + 1).find((s) => s.src === IPS.server)!;
+      expect(ack).toMatchObject({ flags: ".", len: 0, ack: (segs[two].seq + 3) >>> 0 });
+      return { ms: (ack.t - segs[two].t) / 1e6 };
+    };
+    const [ours, theirs] = [delay(file), delay(baseFile)];
+    expect(theirs.ms).toBeGreaterThanOrEqual(40);
+    expect(ours.ms).toBeGreaterThanOrEqual(theirs.ms);
   });
 
   it("`kubewire node` without --control runs the steps sent from its nodes, in real time, and ends when they are done", async () => {

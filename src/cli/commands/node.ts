@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { Cluster } from "../../k8s/index.js";
 // Through k8s/index.js once it exports split.js.
 import { type NodeEndpoint, peerCommands, SplitCluster } from "../../k8s/split.js";
-import { NetCapture, pingRealtime, type RealtimeDriver, tcpEchoServer, tcpRequestRealtime, udpRequestRealtime } from "../../net/index.js";
+import { NetCapture, pingRealtime, type RealtimeDriver, tcpEchoServer, tcpIdle, tcpRequestRealtime, udpRequestRealtime } from "../../net/index.js";
 import { Apps, formatSummary, installDataplane, parseDuration, type Scenario, type StepOutcome } from "../../scenario/index.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, load, parse, UsageError } from "../io.js";
 import { describePlan, placeStep, runStepRealtime } from "./node-steps.js";
@@ -46,6 +46,8 @@ Control commands, one JSON object a line (replies carry the command's "id"):
                           what came back and whether both FINs were exchanged
   {"cmd":"tcp-listen","on":POD,"port":8080,"batch":0}      a TCP echo server in POD (with
                           batch N, the first N bytes come back in one write once all in)
+  {"cmd":"tcp-idle","on":POD,"timeoutMs":5000}  waits until no TCP connection of POD waits
+                          for a segment (all closed, or in TIME_WAIT): the last ACK is in
   {"cmd":"endpoint","node":NAME,"host":HOST,"port":PORT}   where a remote node is now
   {"cmd":"stats"}                                         underlay counters, drops per interface
   {"cmd":"quit"}
@@ -259,6 +261,11 @@ async function control(line: string, split: SplitCluster, rt: RealtimeDriver, io
         reply(err ? { ok: false, error: err } : { ok: true });
         return false;
       }
+      case "tcp-idle": {
+        const ns = from(String(c.on));
+        reply({ ok: await rt.waitFor(() => tcpIdle(ns), c.timeoutMs ?? 5000) });
+        return false;
+      }
       case "endpoint":
         await split.setEndpoint(String(c.node), { host: String(c.host), port: Number(c.port) });
         reply({ ok: true });
@@ -270,7 +277,7 @@ async function control(line: string, split: SplitCluster, rt: RealtimeDriver, io
         reply({ ok: true });
         return true;
       default:
-        reply({ ok: false, error: `unknown command ${JSON.stringify(c.cmd)} (ping, udp, tcp, tcp-listen, endpoint, stats, quit)` });
+        reply({ ok: false, error: `unknown command ${JSON.stringify(c.cmd)} (ping, udp, tcp, tcp-listen, tcp-idle, endpoint, stats, quit)` });
         return false;
     }
   } catch (e) {

@@ -6,7 +6,9 @@ import { formatIpv4 } from "../../wire/index.js";
 import type { NetNamespace } from "../core/netns.js";
 import { ping } from "../ipv4/ping.js";
 import { createTcpServer, type TcpServer } from "../ipv4/tcp-server.js";
+import { type TcpSock, TcpState } from "../ipv4/tcp-sock.js";
 import { createTcpConnection } from "../ipv4/tcp-socket.js";
+import { tcpTable } from "../ipv4/tcp-table.js";
 import { createUdpSocket, type RemoteInfo, type SocketError } from "../ipv4/udp.js";
 import type { RealtimeDriver } from "./realtime.js";
 
@@ -163,4 +165,15 @@ export function tcpEchoServer(ns: NetNamespace, port: number, o: { batch?: numbe
     });
     s.on("error", () => s.destroy());
   }).listen(port);
+}
+
+/**
+ * True when no TCP connection of `ns` waits for a segment: every socket is listening or in
+ * TIME_WAIT (a passive close is over once LAST_ACK has its ACK). Real-time traffic code waits for
+ * it before it stops, so the last ACK of an exchange reaches the pods' captures.
+ */
+export function tcpIdle(ns: NetNamespace): boolean {
+  for (const head of tcpTable(ns).ehash.values())
+    for (let sk: TcpSock | null = head; sk !== null; sk = sk.hashNext) if (sk.state !== TcpState.TIME_WAIT) return false;
+  return true;
 }
