@@ -289,6 +289,12 @@ stringData: {tls.crt: "WILD CERT", tls.key: "WILD KEY"}
     expect(outcome(router.route(req("/x", { host: undefined, httpVersion: "1.0" })))).toBe("anyhost");
   });
 
+  it("an absolute-form request target's host wins over the Host header", () => {
+    expect(outcome(router.route(req("http://plain.example.com/app/x?y=1", { host: "other.example.org" })))).toBe("web");
+    expect(outcome(router.route(req("http://plain.example.com", { host: undefined })))).toBe("404");
+    expect(router.route(req("http://shop.example.com:80/api?q=1", { host: "x" }))).toMatchObject({ kind: "redirect", location: "https://shop.example.com/api?q=1" });
+  });
+
   it("a request without Host on HTTP/1.1 gets 400, as does an empty or invalid Host", () => {
     for (const over of [{ host: undefined }, { host: undefined, httpVersion: "1.1" }, { host: "" }, { host: "a/b" }, { host: "a..b" }])
       expect(router.route(req("/", over))).toMatchObject({ kind: "respond", status: 400 });

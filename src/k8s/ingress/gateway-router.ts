@@ -11,7 +11,7 @@ import { describeGateway } from "./gateway-describe.js";
 import { matchHolds, matchRank, queryOf, type RouteMatch, redirectLocation } from "./gateway-rules.js";
 import { gatewayHostMatches, isWildcard, listenerHostRank, normalizeHost } from "./hostname.js";
 import { badRequest, hostProblem } from "./ingress-router.js";
-import { normalizePath } from "./path.js";
+import { absoluteForm, normalizePath } from "./path.js";
 import type { L7Backend, L7Certificate, L7Decision, L7Listener, L7Request, L7Router, L7Warning } from "./types.js";
 
 /** What certificate() returns when no listener's certificate applies and the caller gave no fallback. */
@@ -103,6 +103,8 @@ export class GatewayRouter implements L7Router {
   }
 
   route(req: L7Request): L7Decision {
+    const abs = absoluteForm(req.path);
+    if (abs) req = { ...req, host: abs.authority, path: abs.path };
     const host = normalizeHost(req.host);
     const hp = hostProblem(host, req.httpVersion);
     if (hp) return badRequest(hp);

@@ -8,7 +8,7 @@ import type { K8sObject } from "../model.js";
 import { normalizeHost } from "./hostname.js";
 import { CATCH_ALL, type CompiledIngress, compileIngresses, type IngressLocation, type IngressOptions, type IngressServer } from "./ingress-compile.js";
 import { describeIngress } from "./ingress-describe.js";
-import { normalizePath, prefixMatches } from "./path.js";
+import { absoluteForm, normalizePath, prefixMatches } from "./path.js";
 import type { L7Backend, L7Certificate, L7Decision, L7Listener, L7Request, L7Router, L7Warning } from "./types.js";
 
 /** ingress-nginx listens on 80 and 443 in the controller pod. */
@@ -69,6 +69,8 @@ export class IngressRouter implements L7Router {
   }
 
   route(req: L7Request): L7Decision {
+    const abs = absoluteForm(req.path);
+    if (abs) req = { ...req, host: abs.authority, path: abs.path };
     const host = normalizeHost(req.host);
     const hp = hostProblem(host, req.httpVersion);
     if (hp) return badRequest(hp);

@@ -59,6 +59,18 @@ export function normalizePath(raw: string): NormalizedPath {
   return { ok: true, path: out.length === 0 ? "/" : `/${out.join("/")}${trailing ? "/" : ""}` };
 }
 
+/**
+ * An absolute-form request target (`GET http://shop.example.com/cart HTTP/1.1`, RFC 9112 §3.2.2)
+ * split into its authority and path; undefined for the usual origin-form (`/cart`). Its host
+ * wins over the Host header (RFC 9112 §3.2.2; nginx does the same).
+ */
+export function absoluteForm(target: string): { authority: string; path: string } | undefined {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(target);
+  if (!m) return undefined;
+  const at = m[1].lastIndexOf("@");
+  return { authority: at < 0 ? m[1] : m[1].slice(at + 1), path: m[2] || "/" };
+}
+
 /** A prefix rule's path without its trailing slash ("/" stays "/"): what the element-wise match compares. */
 export function prefixBase(rulePath: string): string {
   let p = rulePath;
