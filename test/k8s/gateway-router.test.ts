@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
+  backendAt,
   compileGateway,
   formatDiagnostics,
   type Gateway,
@@ -15,7 +16,6 @@ import {
   type L7Decision,
   type L7Request,
   loadManifests,
-  pickBackend,
 } from "../../src/k8s/index.js";
 import { Rng } from "../../src/sim/index.js";
 
@@ -245,7 +245,7 @@ describe("HTTPRouteWeight (httproute-weight.yaml)", () => {
       const rng = new Rng(seed);
       const counts = new Map<string, number>();
       for (let i = 0; i < 500; i++) {
-        const b = pickBackend(d.backends, rng.float());
+        const b = backendAt(d.backends, rng.float());
         counts.set(b?.service ?? "none", (counts.get(b?.service ?? "none") ?? 0) + 1);
       }
       expect(Math.abs((counts.get("infra-backend-v1") ?? 0) / 500 - 0.7)).toBeLessThanOrEqual(0.05);
@@ -255,10 +255,10 @@ describe("HTTPRouteWeight (httproute-weight.yaml)", () => {
     }
   });
 
-  it("pickBackend splits [0, 1) in proportion to the weights", () => {
+  it("backendAt splits [0, 1) in proportion to the weights", () => {
     if (d.kind !== "proxy") throw new Error("not proxied");
-    expect([0, 0.69, 0.7, 0.9999].map((u) => pickBackend(d.backends, u)?.service)).toEqual(["infra-backend-v1", "infra-backend-v1", "infra-backend-v2", "infra-backend-v2"]);
-    expect(pickBackend([{ namespace: NS, service: "x", port: 1, weight: 0 }], 0.5)).toBeUndefined();
+    expect([0, 0.69, 0.7, 0.9999].map((u) => backendAt(d.backends, u)?.service)).toEqual(["infra-backend-v1", "infra-backend-v1", "infra-backend-v2", "infra-backend-v2"]);
+    expect(backendAt([{ namespace: NS, service: "x", port: 1, weight: 0 }], 0.5)).toBeUndefined();
   });
 });
 

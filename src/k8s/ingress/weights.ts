@@ -3,8 +3,11 @@
 
 import type { L7Backend } from "./types.js";
 
-/** The backend a uniform draw `u` in [0, 1) picks; undefined when every weight is 0. */
-export function pickBackend(backends: readonly L7Backend[], u: number): L7Backend | undefined {
+/**
+ * The backend a uniform draw `u` in [0, 1) picks; undefined when every weight is 0. With
+ * u = rng.float() it picks what proxy-upstream.ts's pickBackend picks with rng.int(total).
+ */
+export function backendAt(backends: readonly L7Backend[], u: number): L7Backend | undefined {
   let total = 0;
   for (const b of backends) total += Math.max(0, b.weight);
   if (total <= 0) return undefined;
