@@ -1,5 +1,5 @@
 // Wire-level hot paths, each beside its floor: VXLAN encap+decap of a 64-byte inner frame (floor:
-// copying the 50-byte template into headroom and reading the VNI back), IPv4+UDP checksums full
+// writing the 50-byte template into headroom and reading the VNI back), IPv4+UDP checksums full
 // (floor: the same bytes summed in a bare loop) and incremental (floor: the same field writes
 // without checksum upkeep).
 
@@ -54,17 +54,35 @@ const encapDecap: FloorPair = {
     },
   },
   floor: {
-    name: "set 50 B template + read VNI",
+    // The cheapest template copy known here: 13 DataView stores (a `Uint8Array.set` of the 50
+    // bytes, this floor until vxlanEncap took the word stores up, costs about twice as much).
+    name: "write 50 B template (13 words) + read VNI",
     ops: N,
     make: () => {
       const pkt = innerFrame();
-      const bytes = template().bytes;
+      const w = template().words;
       const buf = pkt.buf;
+      const v = pkt.view;
       return () => {
         let acc = 0;
         for (let i = 0; i < N; i++) {
           const h = pkt.head - 50;
-          buf.set(bytes, h);
+          // Unrolled, loads before stores, as vxlanEncap writes it (a loop over the words costs as much as the set).
+          const w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6];
+          const w7 = w[7], w8 = w[8], w9 = w[9], w10 = w[10], w11 = w[11], w12 = w[12];
+          v.setInt32(h, w0);
+          v.setInt32(h + 4, w1);
+          v.setInt32(h + 8, w2);
+          v.setInt32(h + 12, w3);
+          v.setInt32(h + 16, w4);
+          v.setInt32(h + 20, w5);
+          v.setInt32(h + 24, w6);
+          v.setInt32(h + 28, w7);
+          v.setInt32(h + 32, w8);
+          v.setInt32(h + 36, w9);
+          v.setInt32(h + 40, w10);
+          v.setInt32(h + 44, w11);
+          v.setUint16(h + 48, w12);
           acc ^= (buf[h + 46] << 16) | (buf[h + 47] << 8) | buf[h + 48];
         }
         sink.value ^= acc;

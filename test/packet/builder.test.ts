@@ -226,6 +226,40 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
     expect(udp.srcPort(b.buf, b.head + 34)).toBe(udp.srcPort(a.buf, a.head + 34));
   });
 
+  it("hashes the inner flow as innerFlowHash does, for any IPv4 header (TCP/UDP ports, fragments, options, short frames)", () => {
+    // vxlanEncap reads the inner headers through the packet's DataView, innerFlowHash byte by
+    // byte: the two must agree on the source port of every frame.
+    const inner = fc
+      .tuple(fc.uint8Array({ minLength: 80, maxLength: 80 }), fc.integer({ min: 14, max: 80 }), fc.constantFrom(6, 17, 1, 47), fc.integer({ min: 0, max: 15 }), fc.boolean(), fc.integer({ min: 0, max: 3 }))
+      .map(([b, len, proto, ihl, ipv4Type, frag]) => {
+        // The length drawn apart from the bytes: fast-check favours short arrays.
+        const f = b.slice(0, len);
+        if (ipv4Type && f.length >= 14) {
+          f[12] = 0x08;
+          f[13] = 0x00;
+        }
+        if (f.length >= 34) {
+          f[14] = 0x40 | ihl;
+          f[23] = proto;
+          if (frag === 0) f[20] = f[21] = 0;
+          else if (frag === 1) [f[20], f[21]] = [0x40, 0]; // DF alone: not a fragment
+          else if (frag === 2) [f[20], f[21]] = [0x20, 0]; // MF, offset 0: a first fragment, no ports
+        }
+        return f;
+      });
+    fc.assert(
+      fc.property(inner, u32, (frame, seed) => {
+        const t = vxlanTemplate({ srcMac: 1, dstMac: 2, local: 1, remote: 2, vni: 7, hashSeed: seed });
+        const a = Packet.from(frame);
+        const b = Packet.from(frame);
+        vxlanEncap(a, t);
+        vxlanEncap(b, t, innerFlowHash(frame, 0, frame.length, t.hashSeed));
+        expect(udp.srcPort(a.buf, a.head + 34)).toBe(udp.srcPort(b.buf, b.head + 34));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("copies the inner ECN, CE as ECT(0) (INET_ECN_encapsulate)", () => {
     for (const [inner, outer] of [
       [0, 0],
