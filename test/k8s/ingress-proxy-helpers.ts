@@ -104,15 +104,15 @@ export interface Bed {
   proxy: L7Proxy;
 }
 
-/** The cluster, kube-proxy, the echo backends and the proxy with the hand-written router. */
-export function testbed(opts: Partial<L7ProxyOptions> = {}): Bed {
+/** The cluster, kube-proxy, the echo backends (`only`: just that one) and the proxy with the hand-written router. */
+export function testbed(opts: Partial<L7ProxyOptions> = {}, o: { only?: string } = {}): Bed {
   const cfg = parseClusterConfig(CLUSTER, "cluster.yaml");
   if (!cfg.config) throw new Error(cfg.diagnostics.map((d) => d.message).join("\n"));
   const m = parseManifests(MANIFESTS, { file: "manifests.yaml" });
   if (m.diagnostics.some((d) => d.severity === "error")) throw new Error(m.diagnostics.map((d) => d.message).join("\n"));
   const c = Cluster.fromManifests(cfg.config, m.objects);
   KubeProxy.start(c);
-  for (const p of ["shop/web-a", "shop/web-b"]) serveHttpEcho(c.pod(p), 8080);
+  for (const p of ["shop/web-a", "shop/web-b"]) if (o.only === undefined || o.only === p) serveHttpEcho(c.pod(p), 8080);
   const router = handRouter();
   const proxy = new L7Proxy({ cluster: c, pod: c.pod("ingress-nginx/controller"), router: () => router, rng: c.sim.rng.derive("ingress-nginx"), ...opts }).start();
   return { c, proxy };

@@ -51,4 +51,31 @@ describe("the L7 proxy (ingress-nginx's behaviour)", () => {
     expect(b.result?.body).toContain("503 Service Temporarily Unavailable");
     expect(proxy.log.find((l) => l.status === 503)?.decision).toMatch(/Service shop\/gone does not exist/);
   });
+
+  it("a backend that refuses the connection: the next one is tried (proxy_next_upstream); none left: nginx's 502", async () => {
+    const { c, proxy } = testbed({}, { only: "shop/web-b" });
+    const ip = c.pod("ingress-nginx/controller").ipString;
+    const ns = c.pod("client").ns;
+    const results: HttpResult[] = [];
+    // web-a has no server: a request drawn to it is refused (RST) and tried again on web-b.
+    for (let i = 0; i < 6; i++) {
+      const ex = httpRequest(ns, { url: "http://shop.example.com/", connect: { addr: ip, port: 80 }, headers: { "X-Forwarded-For": "1.2.3.4" } });
+      await runUntilSettled(c.sim);
+      results.push(ex.result!);
+    }
+    expect(results.map((r) => [r.status, json(r).pod])).toEqual(Array(6).fill([200, "web-b"]));
+    const a = c.pod("shop/web-a").ipString;
+    const b = c.pod("shop/web-b").ipString;
+    expect(proxy.log.some((l) => l.upstream === `${a}:8080, ${b}:8080`)).toBe(true);
+    const e = json(results[0]);
+    expect(e.headers["X-Forwarded-For"]).toEqual([c.pod("client").ipString]);
+    expect(e.headers["X-Original-Forwarded-For"]).toEqual(["1.2.3.4"]);
+
+    const none = testbed({}, { only: "none" });
+    const ex = httpRequest(none.c.pod("client").ns, { url: "http://shop.example.com/", connect: { addr: none.c.pod("ingress-nginx/controller").ipString, port: 80 } });
+    await runUntilSettled(none.c.sim);
+    expect(ex.result?.status).toBe(502);
+    expect(ex.result?.body).toContain("<title>502 Bad Gateway</title>");
+    expect(none.proxy.log.map((l) => l.decision)).toEqual([expect.stringMatching(/ECONNREFUSED \(2 tried\)$/)]);
+  });
 });

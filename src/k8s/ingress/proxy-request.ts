@@ -94,10 +94,34 @@ export function handleRequest(proxy: L7Proxy, conn: ClientConn, req: http.Incomi
   if (backend.failure) return answer(backend.failure.status, `${describeSource(d.source)}: ${backend.failure.reason}`);
   const r = resolveUpstreams(proxy.opts.cluster, backend);
   if (!r.ok) return answer(503, `${describeSource(d.source)}: ${r.why}`);
-  const up = pickUpstream(r.upstreams, proxy.opts.rng);
-  const note = `${describeSource(d.source)} → ${up.addr}:${up.port}`;
-  forward(proxy, conn, req, res, { up, note, requestId, https, onDone: (status) => log(status, describeSource(d.source), `${up.addr}:${up.port}`), onError: (why) => answer(502, `${note}: ${why}`) }, d);
+  const source = describeSource(d.source);
+  // proxy_request_buffering on: the body is read whole first, so a failed attempt can be tried again.
+  const body: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => body.push(chunk));
+  req.on("end", () => {
+    const tried: Upstream[] = [];
+    const attempt = (): void => {
+      const left = r.upstreams.filter((u) => !tried.includes(u));
+      const up = pickUpstream(left, proxy.opts.rng);
+      tried.push(up);
+      const note = `${source} → ${up.addr}:${up.port}`;
+      forward(proxy, conn, req, res, Buffer.concat(body), {
+        up,
+        note,
+        requestId,
+        https,
+        // $upstream_addr: every peer tried, as nginx logs it.
+        onDone: (status) => log(status, source, tried.map((u) => `${u.addr}:${u.port}`).join(", ")),
+        // proxy_next_upstream error timeout, proxy_next_upstream_tries 3 (ingress-nginx's defaults).
+        onError: (why) => (tried.length < NEXT_UPSTREAM_TRIES && tried.length < r.upstreams.length ? attempt() : answer(502, `${note}: ${why} (${tried.length} tried)`)),
+      }, d);
+    };
+    attempt();
+  });
 }
+
+/** ingress-nginx's proxy-next-upstream-tries. */
+const NEXT_UPSTREAM_TRIES = 3;
 
 interface Forward {
   up: Upstream;
@@ -108,7 +132,7 @@ interface Forward {
   onError: (why: string) => void;
 }
 
-function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, res: http.ServerResponse, f: Forward, d: L7Decision & { kind: "proxy" }): void {
+function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, f: Forward, d: L7Decision & { kind: "proxy" }): void {
   const sim = proxy.pod.ns.sim;
   const headers = upstreamHeaders(
     req.rawHeaders,
@@ -146,5 +170,5 @@ function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, re
     if (!res.headersSent) f.onError(e.code ?? e.message);
     else res.destroy();
   });
-  req.pipe(ureq);
+  ureq.end(body.length > 0 ? body : undefined);
 }

@@ -29,7 +29,7 @@ export interface AccessLogEntry {
   readonly status: number;
   /** The routing decision, or why the request got the status it got. */
   readonly decision: string;
-  /** pod IP:port the request went to. */
+  /** pod IP:port the request went to ($upstream_addr: "a, b" when the first was refused and the next tried). */
   readonly upstream?: string;
   readonly sni?: string;
   readonly certificate?: string;
