@@ -83,6 +83,13 @@ spec:
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: empty}
+spec:
+  clusterIP: 10.96.0.30
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Service
 metadata: {name: backend-lb}
 spec:
   type: LoadBalancer
@@ -280,6 +287,19 @@ describe("TCP Services on a flannel VXLAN cluster", () => {
         await settle(c);
         expect(x).toMatchObject({ reply: "self", closed: true, local: "10.244.0.3:45004" });
         expect(peers.map((p) => p.split(":")[0])).toEqual(["10.244.0.1"]);
+      });
+
+      it("a Service without endpoints: kube-proxy's REJECT answers the SYN with ICMP port unreachable, connect() fails with ECONNREFUSED", async () => {
+        const { c } = cluster(mode);
+        const file = join(dir, `no-endpoints-${mode}.pcapng`);
+        const cap = new NetCapture(file).attachAll(c.pod("client").ns);
+        const x = connect(c.pod("client").ns, "10.96.0.30", 80, "anyone?");
+        await settle(c);
+        cap.close();
+        expect(x).toMatchObject({ error: "ECONNREFUSED", reply: "", closed: true });
+        const icmp = tsharkFields(file, ["ip.src", "icmp.type", "icmp.code"], { filter: "icmp" });
+        expect(icmp.map((r) => `${r["ip.src"].split(",")[0]} ${r["icmp.type"]}/${r["icmp.code"]}`)).toEqual(["10.244.0.1 3/3"]);
+        expect(tsharkProblems(file)).toEqual([]);
       });
 
       it("conntrack -L shows the TCP states: ESTABLISHED while open, TIME_WAIT after the close", async () => {
