@@ -15,6 +15,7 @@ import { NetCapture, runUntilSettled } from "../../src/net/index.js";
 import { formatIpv4 } from "../../src/wire/index.js";
 import { tsharkProblems } from "../helpers/tshark.js";
 import { hopFile } from "./ingress-e2e-helpers.js";
+import { SHOP_CERT, SHOP_KEY } from "./ingress-proxy-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kw-gateway-e2e-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,6 +46,13 @@ spec:
   ports: [{port: 8080, targetPort: http}]
 `;
 
+const indent = (t: string, n: number) =>
+  t
+    .trim()
+    .split("\n")
+    .map((l) => " ".repeat(n) + l)
+    .join("\n");
+
 const MANIFESTS = `${["stable", "canary", "beta"].map(app).join("---")}
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -59,6 +67,21 @@ spec:
   gatewayClassName: kubewire
   listeners:
   - {name: http, protocol: HTTP, port: 80}
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: app.example.com
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: app-tls}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-tls}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+${indent(SHOP_CERT, 4)}
+  tls.key: |
+${indent(SHOP_KEY, 4)}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -75,7 +98,7 @@ spec:
 `;
 
 describe("a Gateway end to end", () => {
-  it("an HTTPRoute splits 80/20 by weight; a header match wins over the split", async () => {
+  it("an HTTPRoute splits 80/20 by weight; a header match wins over the split; the HTTPS listener terminates TLS with its Secret", async () => {
     const cfg = parseClusterConfig(CLUSTER, "cluster.yaml");
     const m = parseManifests(MANIFESTS, { file: "gateway.yaml" });
     expect(m.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
@@ -100,6 +123,12 @@ describe("a Gateway end to end", () => {
     }
     const beta = client.request({ url: "http://app.example.com/", connect: { addr: lb, port: 80 }, headers: { "X-Beta": "yes" } });
     await runUntilSettled(c.sim);
+    // The HTTPS listener terminates TLS with its certificateRefs' Secret (the SNI is the listener's hostname).
+    const secure = new HttpClient(laptop).request({ url: "https://app.example.com/", connect: { addr: lb, port: 443 }, insecure: true });
+    await runUntilSettled(c.sim);
+    expect(secure.result?.status).toBe(200);
+    expect(secure.result?.tls?.subject).toBe("shop.example.com");
+    expect(["stable", "canary"]).toContain((JSON.parse(secure.result!.body) as EchoResponse).pod);
     cap.close();
     const stable = seen.filter((p) => p === "stable").length;
     const canary = seen.filter((p) => p === "canary").length;
