@@ -10,33 +10,8 @@ import { ipv4 } from "../../wire/index.js";
 import { natApiOf } from "../hooks.js";
 import { formatNftRuleset, type NftPrintOptions, nftMaps } from "../nft/print.js";
 import type { NatApi, NfContext, RuleTableRunner, TableName } from "../types.js";
-import {
-  compileTable,
-  type Dispatch,
-  E_ARG,
-  E_DMSK,
-  E_DST,
-  E_FLAGS,
-  E_RESUME,
-  E_SEG,
-  E_SMSK,
-  E_SRC,
-  ENT_SIZE,
-  EntryKind,
-  entryArg,
-  entryKind,
-  entryNum,
-  entryText,
-  F_FRAG,
-  F_INV_DST,
-  F_INV_FRAG,
-  F_INV_PROTO,
-  F_INV_SRC,
-  F_PROTO,
-  type MapSegment,
-  type Program,
-  VERDICT_NAMES,
-} from "./compile.js";
+import * as layout from "./compile.js";
+import { compileTable, type Dispatch, entryArg, entryKind, entryNum, entryText, type MapSegment, type Program, VERDICT_NAMES } from "./compile.js";
 import { IptablesError } from "./errors.js";
 import type { RecentTable } from "./matches/recent.js";
 import type { SetSpec } from "./matches/set.js";
@@ -47,6 +22,12 @@ import { IpSetRegistry } from "./sets.js";
 import { type MatchFn, type TargetFn, XT_CONTINUE, type XtEnv, XtParam } from "./xt.js";
 
 const STATISTIC_STREAM = "iptables/statistic";
+
+// The program's entry layout as this module's own constants: V8 folds those into the walk's
+// machine code, but loads and hole-checks an imported binding at every use (measured: about a
+// sixth of a map-dispatched packet).
+const { ENT_SIZE, E_SRC, E_SMSK, E_DST, E_DMSK, E_FLAGS, E_ARG, E_RESUME, E_SEG, EntryKind } = layout;
+const { F_INV_SRC, F_INV_DST, F_PROTO, F_INV_PROTO, F_FRAG, F_INV_FRAG } = layout;
 
 export interface IptablesEngineOptions {
   /** Initial rules, as iptables-restore text. */
@@ -266,8 +247,8 @@ export class IptablesEngine implements RuleTableRunner {
     p.end = pkt.tail;
     p.thoff = l3 + ((b[l3] & 0x0f) << 2);
     p.fragoff = ((b[l3 + 6] << 8) | b[l3 + 7]) & 0x1fff;
-    p.saddr = ipv4.srcAddr(b, l3);
-    p.daddr = ipv4.dstAddr(b, l3);
+    p.saddr = pkt.view.getUint32(l3 + 12);
+    p.daddr = pkt.view.getUint32(l3 + 16);
     p.proto = b[l3 + 9];
     p.len = pkt.tail - l3;
     p.hotdrop = false;

@@ -13,6 +13,12 @@ export interface ServiceKey {
 /** Slot layout: address, (proto << 16 | port) + 1 (0: empty), value, unused; one probe reads one cache line. */
 const SLOT = 4;
 
+/** The home slot's hash of a key: a plain function, since a static method is reached through the class binding, checked at every call. */
+function slotHash(daddr: number, pp: number): number {
+  const h = Math.imul(daddr ^ Math.imul(pp, 0x9e3779b1), 0x85ebca6b);
+  return h ^ (h >>> 15);
+}
+
 export class ServiceVerdictMap {
   private slots: Int32Array;
   private mask: number;
@@ -29,18 +35,13 @@ export class ServiceVerdictMap {
     return this.count;
   }
 
-  private static hash(daddr: number, pp: number): number {
-    const h = Math.imul(daddr ^ Math.imul(pp, 0x9e3779b1), 0x85ebca6b);
-    return h ^ (h >>> 15);
-  }
-
   /** Adds the key unless present (first match wins, as in the chain). Returns whether it was added. */
   add(daddr: number, proto: number, port: number, value: number): boolean {
     if ((this.count + 1) * 2 > this.mask + 1) this.grow();
     const a = daddr | 0;
     const pp = ((proto << 16) | port) + 1;
     const s = this.slots;
-    let i = ServiceVerdictMap.hash(a, pp) & this.mask;
+    let i = slotHash(a, pp) & this.mask;
     for (;;) {
       const o = i * SLOT;
       const k = s[o + 1];
@@ -62,7 +63,7 @@ export class ServiceVerdictMap {
     const pp = ((proto << 16) | port) + 1;
     const s = this.slots;
     const mask = this.mask;
-    let i = ServiceVerdictMap.hash(a, pp) & mask;
+    let i = slotHash(a, pp) & mask;
     for (;;) {
       const o = i * SLOT;
       const k = s[o + 1];
