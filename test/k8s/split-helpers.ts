@@ -32,7 +32,7 @@ kind: Pod
 metadata: {name: server, labels: {app: server}}
 spec:
   nodeName: node-2
-  containers: [{name: main, image: busybox, ports: [{containerPort: 9000, protocol: UDP}]}]
+  containers: [{name: main, image: busybox, ports: [{containerPort: 9000, protocol: UDP}, {containerPort: 7000, protocol: TCP}]}]
 `;
 
 const DEFAULT_TRAFFIC = `- ping: {from: client, to: server}

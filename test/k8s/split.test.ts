@@ -300,6 +300,12 @@ describe("split cluster over the UDP underlay", () => {
 - ping: {from: client, to: server}
   expect: {reply: false}
   timeout: 300ms
+- tcp: {from: client, to: "server:7000", send: over tcp, srcPort: 41010}
+  expect: {connected: true, reply: over tcp}
+- tcp: {from: client, to: "server:7001"}
+  expect: {refused: true}
+- tcp: {from: client, to: "server:7000", send: x}
+  expect: {seenFrom: "${IPS.client}"}
 `,
       "steps",
     );
@@ -324,17 +330,23 @@ describe("split cluster over the UDP underlay", () => {
       '   6. udp neighbour → server:9000 "seen": not run: expect delivered: seen only by a single-process run (kubewire run)',
       "   7. restart default/server: not run: a restart step changes the cluster, and each process of a split holds its own copy: use kubewire run",
       "   8. ping client → server: runs here",
+      '   9. tcp client → server:7000 "over tcp": runs here',
+      "  10. tcp client → server:7001: runs here",
+      '  11. tcp client → server:7000 "x": not run: expect seenFrom: seen only by a single-process run (kubewire run)',
     ]);
     const results = out.filter((l) => /^(PASS|FAIL) /.test(l));
-    expect(results.map((l) => l.slice(0, 8))).toEqual(["PASS  1.", "PASS  2.", "PASS  3.", "PASS  4.", "FAIL  8."]);
+    expect(results.map((l) => l.slice(0, 8))).toEqual(["PASS  1.", "PASS  2.", "PASS  3.", "PASS  4.", "FAIL  8.", "PASS  9.", "PASS 10."]);
     expect(results[1]).toContain(`reply "stepped" from ${IPS.server}:9000`);
     expect(results[4]).toContain("expected no reply, got one");
-    expect(out).toContain("split: 5 steps, 4 passed, 1 FAILED");
+    expect(results[5]).toContain(`connected to ${IPS.server}:7000; reply "over tcp"; closed after`);
+    expect(results[6]).toContain("refused");
+    expect(out).toContain("split: 7 steps, 6 passed, 1 FAILED");
     expect(node1.stderr).toBe("");
     const stats = await node2.request({ cmd: "stats" });
     expect(await node2.quit()).toBe(0);
-    // Steps 1, 2, 4 and 8: four requests in, four replies out.
-    expect(stats.underlay).toMatchObject({ "node-2": { rxDatagrams: 4, txDatagrams: 4, sendFailed: 0 } });
+    expect(stats.underlay).toMatchObject({ "node-2": { sendFailed: 0, unknownSender: 0 } });
+    // The one drop: step 10's SYN to a port nothing listens on (answered with a RST).
+    expect(stats.drops).toEqual({ "server/eth0": { NO_SOCKET: 1 } });
   });
 
   it("`kubewire peer-commands` prints them; `kubewire node` says what is missing", () => {

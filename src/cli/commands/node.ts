@@ -17,14 +17,14 @@ Runs some nodes of the scenario's cluster in this process, in real time, with th
 real UDP socket: the VXLAN underlay. The other nodes run elsewhere: other kubewire processes
 (same scenario), or Linux hosts set up with "kubewire peer-commands". Every process builds the
 whole cluster from the same scenario and seed, so pods, addresses and MACs agree everywhere.
-The pods' apps run (echo servers on their UDP ports). Without --control, the scenario's ping and
-udp steps sent from this process's nodes (a pod on one of them, or the node itself) run here in
-real time, with its wait steps as wall-clock sleeps, and the run ends when they are done; the
-steps sent from the other nodes run in those nodes' processes. A process with no such steps runs
-until SIGINT or SIGTERM (or --duration). Steps that change the cluster (restart, delete, scale,
-external hosts) and udp expectations only the receiving side sees (delivered, dropped, icmp, at,
-seenFrom) are not run by kubewire node: use kubewire run. With --control, the controller sends
-the traffic and the steps are not run.
+The pods' apps run (echo servers on their UDP and TCP ports). Without --control, the scenario's
+ping, udp and tcp steps sent from this process's nodes (a pod on one of them, or the node itself)
+run here in real time, with its wait steps as wall-clock sleeps, and the run ends when they are
+done; the steps sent from the other nodes run in those nodes' processes. A process with no such
+steps runs until SIGINT or SIGTERM (or --duration). Steps that change the cluster (restart,
+delete, scale, external hosts) and expectations only the receiving side sees (delivered, dropped,
+icmp, at, seenFrom; tcp's replyFrom) are not run by kubewire node: use kubewire run. With
+--control, the controller sends the traffic and the steps are not run.
 
 Options:
   --node NAME                a node to run here (repeat for several)

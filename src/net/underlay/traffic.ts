@@ -81,6 +81,10 @@ export async function udpRequestRealtime(
 }
 
 export interface RealtimeTcpResult {
+  /** The handshake completed. */
+  connected: boolean;
+  /** The peer connected to (address:port), once connected. */
+  from?: string;
   /** What the server sent back before it closed (utf8). */
   reply?: string;
   /** Bytes received from the server. */
@@ -95,8 +99,9 @@ export interface RealtimeTcpResult {
 
 /**
  * One TCP request as a client program makes it: connect from `ns`, write `payload`, read until as
- * many bytes came back (an echo), then close (FIN) and wait for the server's FIN. A server that
- * closes first, or sends less, ends it too. Waits up to `timeoutMs` for the whole exchange.
+ * many bytes came back (an echo), then close (FIN) and wait for the server's FIN (an empty
+ * payload: connect and close). A server that closes first ends it too. Waits up to `timeoutMs`
+ * for the whole exchange; then the socket is destroyed and the error is "timeout".
  */
 export async function tcpRequestRealtime(
   rt: RealtimeDriver,
@@ -113,11 +118,19 @@ export async function tcpRequestRealtime(
   let error: string | undefined;
   let closed = false;
   let finished = false;
+  let connected = false;
+  let peer: string | undefined;
   let start = 0;
   let end = 0;
   const sock = rt.step(() => {
     start = rt.sched.now;
-    const s = createTcpConnection(ns, { host: to, port, localPort: o.srcPort }, () => s.write(data));
+    const s = createTcpConnection(ns, { host: to, port, localPort: o.srcPort }, () => {
+      connected = true;
+      peer = `${s.remoteAddress}:${s.remotePort}`;
+      // Nothing to send and nothing to wait for: connect, then close.
+      if (want === 0) s.end();
+      else s.write(data);
+    });
     s.on("data", (d: Buffer) => {
       chunks.push(d);
       received += d.length;
@@ -135,7 +148,8 @@ export async function tcpRequestRealtime(
   });
   const done = await rt.waitFor(() => finished, o.timeoutMs ?? 5000);
   if (!done) rt.step(() => sock.destroy());
-  const r: RealtimeTcpResult = { received, closed: done && closed };
+  const r: RealtimeTcpResult = { connected, received, closed: done && closed };
+  if (peer !== undefined) r.from = peer;
   if (received > 0) r.reply = Buffer.concat(chunks).toString("utf8");
   if (error !== undefined) r.error = error;
   else if (!done) r.error = "timeout";
