@@ -98,6 +98,10 @@ describe("the http step", () => {
       [true, ""],
     ]);
     expect(run.outcomes[2].observed).toMatch(/^200 OK .*answered by pod default\/web-/);
+    // The routing decision is a trace event (and the comment of the packet that carries the proxied request).
+    expect(run.events.filter((e) => e.kind === "log" && e.text.startsWith("l7 ")).map((e) => (e as { text: string }).text)).toEqual([
+      expect.stringMatching(/^l7 Ingress default\/shop: host shop\.example\.com path \/ \(Prefix\) → 10\.244\.\d+\.\d+:8080$/),
+    ]);
     expect(readFileSync(keys, "utf8")).toMatch(/^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,96}$/m);
     // The DSB is in the capture: tshark decrypts the requests.
     const uris = tsharkFieldLists(pcap, ["http.request.uri"], { filter: "http.request && tls" }).map((r) => r["http.request.uri"][0]);
