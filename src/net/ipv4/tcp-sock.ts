@@ -1,7 +1,8 @@
 // The TCP control block (struct tcp_sock, include/linux/tcp.h) with Linux's field names: the
 // send side (snd_una, snd_nxt, snd_wnd, the write queue as a byte stream, the transmitted
 // segments as a ring for retransmission), the receive side (rcv_nxt, rcv_wnd, rcv_ssthresh, the
-// receive and out-of-order queues holding the packets themselves), RTT and RTO state, timers.
+// receive and out-of-order queues holding the packets themselves), RTT and RTO state, timers; the
+// retransmission ring is its base class (tcp-rtx.ts).
 // No Node streams here: the socket above (TcpSocket) is told about events through `user`.
 
 import type { Packet } from "../../packet/index.js";
@@ -23,11 +24,12 @@ import {
   type TcpUser,
   tcpStateName,
 } from "./tcp-defs.js";
+import { TcpRtxRing } from "./tcp-rtx.js";
 import type { TcpListener } from "./tcp-table.js";
 
 export * from "./tcp-defs.js";
 
-export class TcpSock {
+export class TcpSock extends TcpRtxRing {
   state: TcpState = TcpState.CLOSE;
   saddr = 0;
   daddr = 0;
@@ -152,20 +154,6 @@ export class TcpSock {
   /** The owner waits for room in the send buffer (a WRITE event when ACKs free some). */
   sndWait = false;
 
-  // Transmitted segments [seq, seq+len) not yet acknowledged, as a ring (tcp_rtx_queue). It starts
-  // small (a handshake and a short exchange fit) and doubles: a typed array is costly to create,
-  // and connection set-up rates depend on it.
-  txCap = 8;
-  txSeq = new Uint32Array(8);
-  txLen = new Int32Array(8);
-  txTime = new Float64Array(8);
-  txFlags = new Uint8Array(8);
-  txHead = 0;
-  txCount = 0;
-  /** Ring entries [rtxNext, lostEnd) (relative to the head) are lost and await retransmission. */
-  lostEnd = 0;
-  rtxNext = 0;
-
   // The receive queue: packets with their unread payload [rcvOff, rcvEnd) in pkt.buf.
   readonly rcvPkts: (Packet | null)[] = [];
   readonly rcvOff: number[] = [];
@@ -204,6 +192,7 @@ export class TcpSock {
   keepaliveTime = 7200e9;
 
   constructor(readonly ns: NetNamespace) {
+    super();
     this.xmitTimer = new SkTimer(this);
     this.delackTimer = new SkTimer(this);
     this.skTimer = new SkTimer(this);
@@ -224,56 +213,6 @@ export class TcpSock {
     const ev = this.events;
     this.events = 0;
     if (ev !== 0 && this.user !== null) this.user.tcpEvent(ev);
-  }
-
-  /** Packets in flight (tcp_packets_in_flight): sent, not acknowledged, not marked lost. */
-  get packetsInFlight(): number {
-    return this.txCount - (this.lostEnd - this.rtxNext);
-  }
-
-  /** Appends a transmitted segment to the retransmission ring. */
-  txPush(seq: number, len: number, flags: number, now: number): void {
-    if (this.txCount === this.txCap) this.txGrow();
-    const i = (this.txHead + this.txCount) & (this.txCap - 1);
-    this.txSeq[i] = seq;
-    this.txLen[i] = len;
-    this.txTime[i] = now;
-    this.txFlags[i] = flags;
-    this.txCount++;
-  }
-
-  /** Ring index of the k-th unacknowledged segment. */
-  txAt(k: number): number {
-    return (this.txHead + k) & (this.txCap - 1);
-  }
-
-  /** Drops the head segment (fully acknowledged). */
-  txShift(): void {
-    this.txHead = (this.txHead + 1) & (this.txCap - 1);
-    this.txCount--;
-    if (this.lostEnd > 0) this.lostEnd--;
-    if (this.rtxNext > 0) this.rtxNext--;
-  }
-
-  private txGrow(): void {
-    const cap = this.txCap * 2;
-    const seq = new Uint32Array(cap);
-    const len = new Int32Array(cap);
-    const time = new Float64Array(cap);
-    const flags = new Uint8Array(cap);
-    for (let k = 0; k < this.txCount; k++) {
-      const i = this.txAt(k);
-      seq[k] = this.txSeq[i];
-      len[k] = this.txLen[i];
-      time[k] = this.txTime[i];
-      flags[k] = this.txFlags[i];
-    }
-    this.txSeq = seq;
-    this.txLen = len;
-    this.txTime = time;
-    this.txFlags = flags;
-    this.txCap = cap;
-    this.txHead = 0;
   }
 
   /** Appends application data to the write queue (tcp_sendmsg without the copy: the chunk is kept). */
@@ -394,7 +333,7 @@ export class TcpSock {
   }
 
   /** "10.244.1.2:40000 -> 10.244.1.3:80 ESTABLISHED" */
-  toString(): string {
+  override toString(): string {
     const a = (x: number) => `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
     return `${a(this.saddr)}:${this.sport} -> ${a(this.daddr)}:${this.dport} ${tcpStateName(this.state)}`;
   }
