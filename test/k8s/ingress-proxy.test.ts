@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { type HttpResult, httpRequest } from "../../src/k8s/ingress/http-client.js";
 import type { EchoResponse } from "../../src/k8s/ingress/http-echo.js";
-import { runUntilSettled } from "../../src/net/index.js";
+import { createTcpServer, runUntilSettled } from "../../src/net/index.js";
 import { testbed } from "./ingress-proxy-helpers.js";
 
 const json = (r: HttpResult) => JSON.parse(r.body) as EchoResponse;
@@ -77,5 +77,21 @@ describe("the L7 proxy (ingress-nginx's behaviour)", () => {
     expect(ex.result?.status).toBe(502);
     expect(ex.result?.body).toContain("<title>502 Bad Gateway</title>");
     expect(none.proxy.log.map((l) => l.decision)).toEqual([expect.stringMatching(/ECONNREFUSED \(2 tried\)$/)]);
+  });
+
+  it("a backend that accepts and never answers: proxy_read_timeout (60 s, virtual) on each, then nginx's 504", async () => {
+    const { c, proxy } = testbed({}, { only: "none" });
+    for (const p of ["shop/web-a", "shop/web-b"]) createTcpServer(c.pod(p).ns, {}, () => {}).listen(8080);
+    const start = c.sim.now;
+    const ex = httpRequest(c.pod("client").ns, { url: "http://shop.example.com/", connect: { addr: c.pod("ingress-nginx/controller").ipString, port: 80 } });
+    let answeredAt = 0;
+    ex.done.then(() => (answeredAt = c.sim.now)).catch(() => {});
+    await runUntilSettled(c.sim);
+    expect(ex.result?.status).toBe(504);
+    expect(ex.result?.body).toContain("<title>504 Gateway Time-out</title>");
+    // Both peers tried, 60 s each.
+    expect(answeredAt - start).toBeGreaterThanOrEqual(120e9);
+    expect(answeredAt - start).toBeLessThan(121e9);
+    expect(proxy.log.map((l) => l.decision)).toEqual([expect.stringMatching(/timeout \(2 tried\)$/)]);
   });
 });

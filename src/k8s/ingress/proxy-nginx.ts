@@ -3,13 +3,15 @@
 // large_client_header_buffers, and the request headers ingress-nginx's nginx.tmpl sets on the way
 // to an upstream (proxy_set_header, in the template's order).
 
-/** ingress-nginx's defaults: large_client_header_buffers 4 8k; client_header_timeout 60s; keepalive_timeout 75s. */
+/** ingress-nginx's defaults: large_client_header_buffers 4 8k; client_header_timeout 60s; keepalive_timeout 75s; upstream timeouts 60s. */
 export const NGINX_LIMITS = {
   headerBufferSize: 8192,
   headerBuffers: 4,
   clientHeaderTimeoutMs: 60_000,
   keepaliveTimeoutMs: 75_000,
   upstreamKeepaliveTimeoutMs: 60_000,
+  /** proxy-read-timeout / proxy-send-timeout (60 s): an upstream silent that long has timed out. */
+  proxyReadTimeoutMs: 60_000,
 } as const;
 
 /** nginx's reason phrases for the statuses the proxy makes itself. */

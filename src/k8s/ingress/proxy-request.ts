@@ -113,7 +113,9 @@ export function handleRequest(proxy: L7Proxy, conn: ClientConn, req: http.Incomi
         // $upstream_addr: every peer tried, as nginx logs it.
         onDone: (status) => log(status, source, tried.map((u) => `${u.addr}:${u.port}`).join(", ")),
         // proxy_next_upstream error timeout, proxy_next_upstream_tries 3 (ingress-nginx's defaults).
-        onError: (why) => (tried.length < NEXT_UPSTREAM_TRIES && tried.length < r.upstreams.length ? attempt() : answer(502, `${note}: ${why} (${tried.length} tried)`)),
+        // A timeout is answered 504, any other failure 502.
+        onError: (why) =>
+          tried.length < NEXT_UPSTREAM_TRIES && tried.length < r.upstreams.length ? attempt() : answer(why === "timeout" ? 504 : 502, `${note}: ${why} (${tried.length} tried)`),
       }, d);
     };
     attempt();
@@ -166,8 +168,14 @@ function forward(proxy: L7Proxy, conn: ClientConn, req: http.IncomingMessage, re
     ures.pipe(res);
     ures.on("end", () => f.onDone(res.statusCode));
   });
+  // proxy_read_timeout on the virtual clock (the emulated socket's idle timer).
+  let timedOut = false;
+  ureq.setTimeout(NGINX_LIMITS.proxyReadTimeoutMs, () => {
+    timedOut = true;
+    ureq.destroy();
+  });
   ureq.on("error", (e: NodeJS.ErrnoException) => {
-    if (!res.headersSent) f.onError(e.code ?? e.message);
+    if (!res.headersSent) f.onError(timedOut ? "timeout" : (e.code ?? e.message));
     else res.destroy();
   });
   ureq.end(body.length > 0 ? body : undefined);
