@@ -40,11 +40,12 @@ const DEFAULT_TRAFFIC = `- ping: {from: client, to: server}
 `;
 
 /**
- * Writes NAME.yaml (two nodes, vxlan, the pods above with echo apps, the given `traffic:` list as
- * YAML text) into `dir`; returns its path.
+ * Writes NAME.yaml (two nodes, vxlan, the pods above with echo apps and `extraManifests`, the
+ * given `traffic:` list as YAML text) into `dir`; returns its path.
  */
-export function writeScenario(dir: string, traffic = DEFAULT_TRAFFIC, name = "scenario"): string {
+export function writeScenario(dir: string, traffic = DEFAULT_TRAFFIC, name = "scenario", extraManifests = ""): string {
   writeFileSync(join(dir, "pods.yaml"), PODS);
+  if (extraManifests) writeFileSync(join(dir, `${name}-extra.yaml`), extraManifests);
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -57,7 +58,7 @@ cluster:
   - {name: node-1, address: 192.168.50.11}
   - {name: node-2, address: 192.168.50.12}
   cni: {backend: vxlan}
-manifests: [pods.yaml]
+manifests: [pods.yaml${extraManifests ? `, ${name}-extra.yaml` : ""}]
 traffic:
 ${traffic}`,
   );

@@ -11,6 +11,7 @@ import { NetCapture, pingRealtime, runUntilSettled, tcpEchoServer, tcpIdle, tcpR
 import { summariseFile } from "../helpers/packets.js";
 import { tsharkFieldLists, tsharkProblems } from "../helpers/tshark.js";
 import { baselineRun, buildCluster, mustLoad, NodeProcess, TRAFFIC, writeScenario } from "./split-helpers.js";
+import { baselineServices, SERVICE_TRAFFIC, SERVICES, serviceTarget } from "./split-services.js";
 import { baselineTcp, captureTcp, delayedAckExchange, podFrames, TCP_TRAFFIC, tcpSummary } from "./split-tcp.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kw-split-"));
@@ -207,6 +208,45 @@ describe("split cluster over the UDP underlay", () => {
     expect(tsharkProblems(join(perIf, "client_eth0.pcap"), { minSeverity: "warning" })).toEqual([]);
     expect(tsharkProblems(join(perIf, "node-1_eth0.pcap"), { minSeverity: "warning", decodeAs: ["udp.port==8472,vxlan"] })).toEqual([]);
     expect(split.stats()["node-1"]).toMatchObject({ sendFailed: 0, unknownSender: 0 });
+    expect(stats.drops).toEqual({});
+  });
+
+  it("ClusterIP and NodePort across two processes, UDP and TCP: the pods' frames equal the single-process run's", async () => {
+    const file0 = writeScenario(dir, undefined, "services", SERVICES);
+    const svc = mustLoad(file0);
+    const basePcap = join(dir, "services-baseline.pcapng");
+    const base = await baselineServices(svc, basePcap);
+    expect(base).toEqual(SERVICE_TRAFFIC.map((h) => h.payload));
+    const c = buildCluster(svc);
+    const split = await splitCluster(c, { local: ["node-1"], endpoints: { "node-1": { host: "127.0.0.1", port: 0 }, "node-2": { host: "127.0.0.1", port: 1 } } });
+    opened.push(split);
+    const childPcap = join(dir, "services-node-2.pcapng");
+    const node2 = NodeProcess.start(file0, ["--node", "node-2", "--endpoint", `node-1=127.0.0.1:${split.endpoint("node-1").port}`, "--endpoint", "node-2=127.0.0.1:0", "--pcap", childPcap]);
+    const listening = await node2.waitEvent((e) => e.event === "listening");
+    await node2.waitEvent((e) => e.event === "ready");
+    await split.setEndpoint("node-2", { host: "127.0.0.1", port: listening.port as number });
+    const file = join(dir, "services-node-1.pcapng");
+    const cap = new NetCapture(file).attachAll(...split.namespaces());
+    const rt = split.realtime();
+    const client = c.pod("client").ns;
+    const replies = await rt.run(async () => {
+      const out: (string | undefined)[] = [];
+      for (const hop of SERVICE_TRAFFIC) {
+        const to = serviceTarget(svc, hop);
+        const r = hop.proto === "udp" ? await udpRequestRealtime(rt, client, to.addr, to.port, hop.payload, { srcPort: hop.srcPort }) : await tcpRequestRealtime(rt, client, to.addr, to.port, hop.payload, { srcPort: hop.srcPort });
+        out.push(r.reply);
+      }
+      return out;
+    });
+    cap.close();
+    const stats = await node2.request({ cmd: "stats" });
+    expect(await node2.quit()).toBe(0);
+    expect(replies).toEqual(base);
+    const ours = podFrames([file, childPcap]);
+    expect(ours["server/eth0"].filter((f) => f.tcp).length).toBeGreaterThanOrEqual(16);
+    expect(ours).toEqual(podFrames([basePcap]));
+    // The NodePort's masquerade: the server saw node-1's flannel.1 address.
+    expect(ours["server/eth0"].some((f) => f.ip?.src === "10.244.0.0")).toBe(true);
     expect(stats.drops).toEqual({});
   });
 
