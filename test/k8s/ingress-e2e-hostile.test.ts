@@ -96,6 +96,13 @@ describe("ingress-nginx and hostile input", () => {
     expect(unknownSni.result?.status).toBe(404);
     expect(noSecret.result?.tls?.subject).toBe("Kubernetes Ingress Controller Fake Certificate");
     expect(ingress.warnings.some((w) => w.object === "Ingress shop/api" && /no-such-secret/.test(w.message))).toBe(true);
+    // As diagnostics with the manifest's file and line, for check and run reports.
+    expect(ingress.diagnostics().filter((d) => d.object === "Ingress shop/api").map((d) => [d.file, d.severity, d.path])).toEqual(
+      expect.arrayContaining([
+        ["shop.yaml", "warning", "spec.rules[0].http.paths[1].backend.service.name"],
+        ["shop.yaml", "warning", expect.stringMatching(/^spec\.tls\[0\]/)],
+      ]),
+    );
     // Keep-alive: the second request on the first one's connection.
     expect([k1.result?.status, k2.result?.status]).toEqual([200, 200]);
     expect(k2.result?.local).toBe(k1.result?.local);

@@ -7,7 +7,7 @@
 import type { Rng } from "../../sim/index.js";
 import type { Cluster, ServiceRuntime } from "../cluster/cluster.js";
 import type { PodRuntime } from "../cluster/pod.js";
-import { expandWorkloads, formatDiagnostics, hasErrors, matchesLabels, parseManifests } from "../manifest/index.js";
+import { type Diagnostic, expandWorkloads, formatDiagnostics, hasErrors, matchesLabels, parseManifests } from "../manifest/index.js";
 import type { K8sObject } from "../model.js";
 import { INGRESS_NGINX_SERVICE, ingressNginxManifest } from "./controller-manifest.js";
 import { INGRESS_NGINX_CONTROLLER, ingressInClass, selectClass } from "./ingress-compile.js";
@@ -59,6 +59,15 @@ export class L7Controller {
 
   get warnings(): readonly L7Warning[] {
     return this.router.warnings;
+  }
+
+  /** The warnings as manifest diagnostics (file and line from the object), for `kubewire check` and run reports. */
+  diagnostics(): Diagnostic[] {
+    return this.router.warnings.map((w) => {
+      const m = w.where ? /^(.*):(\d+)$/.exec(w.where) : null;
+      const code = /Service/.test(w.message) ? "unknown-service" : "invalid-value";
+      return { file: m?.[1] ?? "", doc: 0, line: m ? Number(m[2]) : 1, col: 1, severity: "warning", code, object: w.object, path: w.field, message: `${this.name}: ${w.message}` };
+    });
   }
 
   /** Every request the proxies logged, in order. */
