@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type HttpResult, httpRequest } from "../../src/k8s/ingress/http-client.js";
 import type { EchoResponse } from "../../src/k8s/ingress/http-echo.js";
 import { createTcpServer, runUntilSettled } from "../../src/net/index.js";
-import { testbed } from "./ingress-proxy-helpers.js";
+import { SHOP_CERT, testbed } from "./ingress-proxy-helpers.js";
 
 const json = (r: HttpResult) => JSON.parse(r.body) as EchoResponse;
 
@@ -93,5 +93,19 @@ describe("the L7 proxy (ingress-nginx's behaviour)", () => {
     expect(answeredAt - start).toBeGreaterThanOrEqual(120e9);
     expect(answeredAt - start).toBeLessThan(121e9);
     expect(proxy.log.map((l) => l.decision)).toEqual([expect.stringMatching(/timeout \(2 tried\)$/)]);
+  });
+
+  it("HTTPS still works after the first-byte check; plain HTTP on the HTTPS port gets nginx's own 400", async () => {
+    const { c, proxy } = testbed();
+    const ip = c.pod("ingress-nginx/controller").ipString;
+    const ns = c.pod("client").ns;
+    const tlsEx = httpRequest(ns, { url: "https://shop.example.com/x", connect: { addr: ip, port: 443 }, ca: SHOP_CERT });
+    const plain = httpRequest(ns, { url: "http://shop.example.com/x", connect: { addr: ip, port: 443 } });
+    await runUntilSettled(c.sim);
+    expect(tlsEx.result?.status).toBe(200);
+    expect(tlsEx.result?.tls).toMatchObject({ authorized: true, subject: "shop.example.com" });
+    expect(plain.result?.status).toBe(400);
+    expect(plain.result?.body).toContain("<center>The plain HTTP request was sent to HTTPS port</center>");
+    expect(proxy.log.map((l) => l.status).sort()).toEqual([200, 400]);
   });
 });

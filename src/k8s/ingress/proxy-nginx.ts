@@ -36,11 +36,18 @@ const TITLES: Record<number, string> = {
 /** The status line's reason phrase nginx sends ("Service Temporarily Unavailable"). */
 export const nginxReason = (status: number): string | undefined => TITLES[status]?.replace(/^\d+ /, "");
 
-/** nginx's page for a status (CRLF line ends); `variant` "header-too-large" is the 400 of large_client_header_buffers. */
-export function nginxPage(status: number, variant?: "header-too-large"): string {
-  const title = variant === "header-too-large" ? "400 Request Header Or Cookie Too Large" : (TITLES[status] ?? `${status}`);
-  const h1 = variant === "header-too-large" ? "400 Bad Request" : title;
-  const extra = variant === "header-too-large" ? "<center>Request Header Or Cookie Too Large</center>\r\n" : "";
+/** nginx's own 400 pages: large_client_header_buffers, and plain HTTP on an HTTPS port. */
+const VARIANTS = {
+  "header-too-large": { title: "400 Request Header Or Cookie Too Large", line: "Request Header Or Cookie Too Large" },
+  "plain-http-on-https": { title: "400 The plain HTTP request was sent to HTTPS port", line: "The plain HTTP request was sent to HTTPS port" },
+} as const;
+
+/** nginx's page for a status (CRLF line ends), or one of its own 400 variants. */
+export function nginxPage(status: number, variant?: keyof typeof VARIANTS): string {
+  const v = variant === undefined ? undefined : VARIANTS[variant];
+  const title = v?.title ?? TITLES[status] ?? `${status}`;
+  const h1 = v ? "400 Bad Request" : title;
+  const extra = v ? `<center>${v.line}</center>\r\n` : "";
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${h1}</h1></center>\r\n${extra}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
 }
 

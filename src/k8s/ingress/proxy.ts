@@ -59,6 +59,9 @@ export interface ClientConn {
   active: number;
 }
 
+/** The first byte of a TLS handshake record (RFC 8446 §5.1: ContentType handshake). */
+const TLS_HANDSHAKE = 0x16;
+
 export class L7Proxy {
   readonly log: AccessLogEntry[] = [];
   readonly notes: DecisionNotes;
@@ -118,9 +121,8 @@ export class L7Proxy {
     server.keepAliveTimeout = 0;
     server.on("clientError", (err: NodeJS.ErrnoException, sock: Duplex) => this.clientError(l, err, sock));
     const tlsAccept = l.protocol === "HTTPS" ? this.tlsTerminator(l) : null;
-    const accept = (raw: TcpSocket, conn: ClientConn) => {
-      if (tlsAccept === null) return void server.emit("connection", raw);
-      const s = tlsAccept(raw);
+    const startTls = (raw: TcpSocket, conn: ClientConn) => {
+      const s = tlsAccept!(raw);
       this.conns.set(s, conn);
       s.once("secure", () => {
         conn.sni = s.servername || undefined;
@@ -129,6 +131,17 @@ export class L7Proxy {
       });
       // A failed handshake (an alert, a client that rejects the certificate) ends the connection.
       s.on("error", () => conn.raw.destroy());
+    };
+    const accept = (raw: TcpSocket, conn: ClientConn) => {
+      if (tlsAccept === null) return void server.emit("connection", raw);
+      // nginx looks at the first byte: not a TLS record (0x16 handshake) means plain HTTP on the HTTPS port.
+      raw.once("data", (first: Buffer) => {
+        raw.pause();
+        raw.unshift(first);
+        if (first[0] !== TLS_HANDSHAKE) return void this.plainOnHttps(l, conn);
+        startTls(raw, conn);
+        raw.resume();
+      });
     };
     const tcpServer = createTcpServer(this.opts.pod.ns, {}, (raw: TcpSocket) => {
       const conn: ClientConn = { raw, listener: l, remote: `${raw.remoteAddress}:${raw.remotePort}`, timer: null, active: 0 };
@@ -195,6 +208,17 @@ export class L7Proxy {
   private disarm(conn: ClientConn): void {
     conn.timer?.cancel();
     conn.timer = null;
+  }
+
+  /** nginx's answer to plain HTTP on an HTTPS port: 400 with its own page, then close. */
+  private plainOnHttps(l: L7Listener, conn: ClientConn): void {
+    const body = nginxPage(400, "plain-http-on-https");
+    this.record({ t: this.opts.pod.ns.sim.now, listener: l, client: conn.remote, requestId: "", method: "", host: undefined, uri: "", status: 400, decision: "the plain HTTP request was sent to HTTPS port" });
+    // The rest of what the client sent is read and dropped, so its FIN is seen and the connection closes.
+    this.disarm(conn);
+    conn.raw.on("data", () => {});
+    conn.raw.resume();
+    conn.raw.end(`HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
   }
 
   /** A request Node's parser refused: nginx's 400 (header block too large: its own 400 page), then close. */
