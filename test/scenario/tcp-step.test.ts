@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TcpState, tcpConnect } from "../../src/net/index.js";
-import { runScenario, ScenarioRun, type StepOutcome } from "../../src/scenario/index.js";
+import { runScenario, runScenarioAsync, ScenarioRun, type StepOutcome } from "../../src/scenario/index.js";
 import { tsharkFields, tsharkProblems } from "../helpers/tshark.js";
 import { errorsOf, lineOf, mustParse, scenarioYaml } from "./fixtures.js";
 
@@ -120,6 +120,25 @@ describe("tcp step", () => {
     const r = runScenario(s);
     expect(r.outcomes.map((o) => o.pass)).toEqual([true, true]);
     expect(r.outcomes[1].observed).not.toContain("accepted");
+  });
+});
+
+describe("tcp step under the asynchronous runner", () => {
+  it("gives the same outcomes and the same capture as the synchronous one against the TCP echo", async () => {
+    const traffic = "- tcp: {from: client, to: svc/web:80, send: hello}\n  expect: {reply: hello, at: server}\n- tcp: {from: client, to: server:8081}\n  expect: {refused: true}";
+    const [a, b] = [join(dir, "sync.pcapng"), join(dir, "async.pcapng")];
+    const sync = runScenario(mustParse(scenario(traffic)), { pcapng: a });
+    const async = await runScenarioAsync(mustParse(scenario(traffic)), { pcapng: b });
+    expect(async.outcomes.map((o) => [o.pass, o.observed])).toEqual(sync.outcomes.map((o) => [o.pass, o.observed]));
+    expect(readFileSync(b).equals(readFileSync(a))).toBe(true);
+  });
+
+  it("talks to an HTTP app (a port named http*, node:http): a raw request, the response, the close", async () => {
+    const text = scenario('- tcp: {from: client, to: server:8080, send: "GET /raw HTTP/1.0\\r\\n\\r\\n"}\n  expect: {connected: true, reply: true, at: server}').replace("{name: web, containerPort: 8080}", "{name: http, containerPort: 8080}");
+    const r = await runScenarioAsync(mustParse(text));
+    const [o] = r.outcomes;
+    expect(o.why).toBe("");
+    expect(o.observed).toMatch(/^connected from 10\.244\.0\.2:\d+; accepted by pod default\/server \(main, tcp\/8080\) from 10\.244\.0\.2:\d+; reply "HTTP\/1\.1 200 OK\\r\\n.*"\/raw\\".*; closed$/);
   });
 });
 

@@ -91,29 +91,50 @@ export const tcpStep = defineStep<TcpSpec>({
   },
   title: (s) => `tcp ${formatHost(s.from.value)} → ${formatTarget(s.to.value)}${s.send ? ` ${JSON.stringify(s.send)}` : ""}`,
   run(s, rt) {
-    const from = resolveHost(rt.cluster, s.from.value, true);
-    if (!from.ok) return { pass: false, observed: "not sent", why: from.message };
-    const to = resolveTarget(rt.cluster, s.to.value);
-    if (!to.ok) return { pass: false, observed: "not sent", why: to.message };
-    const ns = from.value.ns!;
-    const start = rt.sim.now;
-    const firstEvent = rt.events.length;
-    let accept: TcpAccept | undefined;
-    const stopWatching = rt.apps.onTcpAccept((a) => {
-      accept ??= a;
-    });
-    const client = new TcpClient(Buffer.from(s.send, "utf8"));
-    const daddr = parseIpv4(to.value.addr);
-    const sk = daddr.ok ? tcpConnect(ns, { daddr: daddr.value, dport: to.value.port, sport: s.srcPort }, client) : "EINVAL";
-    if (typeof sk !== "string") {
-      client.sk = sk;
-      rt.runUntil(start + s.timeout, () => client.done(accept));
-      client.giveUp();
-    } else client.error = sk;
-    stopWatching();
-    return judge(s, rt, client, sk, ns, accept, start, firstEvent);
+    const c = open(s, rt);
+    if ("pass" in c) return c;
+    if (c.running) rt.runUntil(c.start + s.timeout, c.done);
+    return c.finish();
+  },
+  // Under the asynchronous runner Node's queues run at every instant, so the app on the other end
+  // may be a node:http server (an HTTP app on a port named http*): `send` a request, read the response.
+  async runAsync(s, rt) {
+    const c = open(s, rt);
+    if ("pass" in c) return c;
+    if (c.running) await rt.settle(c.start + s.timeout, c.done);
+    return c.finish();
   },
 });
+
+/** Starts the connection: what the runner waits on (`done`, until the timeout) and what judges it then. */
+function open(s: TcpSpec, rt: RunContext): StepResult | { start: number; running: boolean; done: () => boolean; finish: () => StepResult } {
+  const from = resolveHost(rt.cluster, s.from.value, true);
+  if (!from.ok) return { pass: false, observed: "not sent", why: from.message };
+  const to = resolveTarget(rt.cluster, s.to.value);
+  if (!to.ok) return { pass: false, observed: "not sent", why: to.message };
+  const ns = from.value.ns!;
+  const start = rt.sim.now;
+  const firstEvent = rt.events.length;
+  let accept: TcpAccept | undefined;
+  const stopWatching = rt.apps.onTcpAccept((a) => {
+    accept ??= a;
+  });
+  const client = new TcpClient(Buffer.from(s.send, "utf8"));
+  const daddr = parseIpv4(to.value.addr);
+  const sk = daddr.ok ? tcpConnect(ns, { daddr: daddr.value, dport: to.value.port, sport: s.srcPort }, client) : "EINVAL";
+  if (typeof sk !== "string") client.sk = sk;
+  else client.error = sk;
+  return {
+    start,
+    running: typeof sk !== "string",
+    done: () => client.done(accept),
+    finish: () => {
+      client.giveUp();
+      stopWatching();
+      return judge(s, rt, client, sk, ns, accept, start, firstEvent);
+    },
+  };
+}
 
 /** The client program: connect, write, read until the echo is complete or the peer closes, close. */
 class TcpClient implements TcpUser {
