@@ -47,6 +47,7 @@ export class ScenarioRun implements RunContext {
   readonly outcomes: StepOutcome[] = [];
   readonly marks: StepMark[] = [];
   private capture: NetCapture | null = null;
+  private readonly keylogLines = new Set<string>();
   private readonly stopTrace: () => void;
   private next = 0;
 
@@ -115,6 +116,10 @@ export class ScenarioRun implements RunContext {
   }
 
   keylog(line: Buffer): void {
+    // Both ends of a session the proxy terminates log the same secrets: each line once.
+    const text = line.toString("latin1");
+    if (this.keylogLines.has(text)) return;
+    this.keylogLines.add(text);
     if (this.opts.tlsKeys !== false) this.capture?.pcapng.writeDecryptionSecrets(line);
     if (this.opts.sslKeyLogFile) appendFileSync(this.opts.sslKeyLogFile, line);
   }

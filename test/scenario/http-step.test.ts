@@ -83,7 +83,7 @@ describe("the http step", () => {
     const nodeIp = `192.168.50.${node.name === "node-1" ? 11 : 12}`;
     const text = scenario(`- http: {from: external/laptop, url: "http://shop.example.com/cart", connect: "${LB}:80"}
   expect: {status: 308, location: "https://shop.example.com/cart"}
-- http: {from: external/laptop, url: "https://shop.example.com/cart", connect: "${LB}:443", insecure: true}
+- http: {from: external/laptop, url: "https://shop.example.com/cart", connect: "${LB}:443", ca: shop-tls}
   expect: {status: 200, backend: web, certificate: shop.example.com, headers: {X-Forwarded-Proto: https, X-Forwarded-For: 192.168.50.100}}
 - http: {from: external/laptop, url: "https://other.example.com/", connect: "${LB}:443", insecure: true}
   expect: {status: 404, certificate: Kubernetes Ingress Controller Fake Certificate, bodyContains: "404 Not Found"}
@@ -97,7 +97,8 @@ describe("the http step", () => {
       [true, ""],
       [true, ""],
     ]);
-    expect(run.outcomes[2].observed).toMatch(/^200 OK .*answered by pod default\/web-/);
+    // Trusting the Secret's certificate (ca: shop-tls), the certificate is verified.
+    expect(run.outcomes[2].observed).toMatch(/^200 OK .*answered by pod default\/web-.*TLSv1\.3 certificate "shop\.example\.com"$/);
     // The routing decision is a trace event (and the comment of the packet that carries the proxied request).
     expect(run.events.filter((e) => e.kind === "log" && e.text.startsWith("l7 ")).map((e) => (e as { text: string }).text)).toEqual([
       expect.stringMatching(/^l7 Ingress default\/shop: host shop\.example\.com path \/ \(Prefix\) → 10\.244\.\d+\.\d+:8080$/),
@@ -135,5 +136,7 @@ describe("the http step", () => {
     // Checked against the cluster once the file reads well: a name with no connect.
     const unresolved = errorsOf(scenario(`- http: {from: external/laptop, url: "http://shop.example.com/"}`).replace("NODE", "192.168.50.11"));
     expect(unresolved.map((e) => [e.line, e.message, e.hint])).toEqual([[66, "shop.example.com is a name, and the http step resolves none", expect.stringMatching(/connect: HOST:PORT/)]]);
+    const noCa = errorsOf(scenario(`- http: {from: external/laptop, url: "https://10.0.0.1/", ca: no-such}`).replace("NODE", "192.168.50.11"));
+    expect(noCa.map((e) => [e.line, e.message])).toEqual([[66, "no Secret default/no-such with a ca.crt or tls.crt"]]);
   });
 });

@@ -1,4 +1,4 @@
-// `http: {from, url, connect?, method?, headers?, body?, insecure?}`: one HTTP request (https://
+// `http: {from, url, connect?, method?, headers?, body?, insecure?, ca?}`: one HTTP request (https://
 // through node:tls, SNI = the URL's host) from a pod, a node or an external host, over the emulated
 // TCP, as curl sends it: the URL says what the request asks for (Host, SNI, path), `connect` where
 // the connection goes when the URL's host is a name (curl --connect-to: `lb/ingress-nginx/
@@ -7,6 +7,7 @@
 // keys go into the capture. Needs the asynchronous runner (node:http and node:tls run on Node's
 // queues): ScenarioRun.runAllAsync.
 
+import type { K8sObject } from "../../k8s/index.js";
 import { deployIngressNginx } from "../../k8s/ingress/controller.js";
 import { deployGateways } from "../../k8s/ingress/controller-gateway.js";
 import { HttpClient, type HttpResult } from "../../k8s/ingress/http-client.js";
@@ -32,6 +33,8 @@ export interface HttpExpect {
 
 export interface HttpSpec {
   from: Located<HostRef>;
+  /** A Secret (NAMESPACE/NAME) whose ca.crt, else tls.crt, the client trusts. */
+  ca?: Located<string>;
   url: Located<string>;
   connect?: Located<TargetRef>;
   method?: string;
@@ -46,12 +49,12 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export const httpStep = defineStep<HttpSpec>({
   type: "http",
-  synopsis: "http: {from, url, connect?: HOST:PORT, method?, headers?, body?, insecure?}; expect: {status, backend, headers, location, bodyContains, certificate}",
+  synopsis: "http: {from, url, connect?: HOST:PORT, method?, headers?, body?, insecure?, ca?: SECRET}; expect: {status, backend, headers, location, bodyContains, certificate}",
   expects: true,
   timed: true,
   read(body, expect, timeout, rc) {
     if (!body.isMap()) return undefined;
-    body.known(["from", "url", "connect", "method", "headers", "body", "insecure"]);
+    body.known(["from", "url", "connect", "method", "headers", "body", "insecure", "ca"]);
     const from = readSender(body.get("from"));
     const u = body.get("url");
     const url = u.requiredStr("an http:// or https:// URL");
@@ -72,10 +75,13 @@ export const httpStep = defineStep<HttpSpec>({
     const b = body.get("body");
     const text = b.present ? b.str() : undefined;
     const insecure = body.get("insecure").bool() ?? false;
+    const caC = body.get("ca");
+    const caName = caC.present ? caC.str() : undefined;
+    const ca = caName === undefined ? undefined : locate(caC, caName.includes("/") ? caName : `default/${caName}`);
     const exp = readExpect(expect);
     const t = readDuration(timeout, "a timeout") ?? rc.timeout;
     if (!from || url === undefined || !exp) return undefined;
-    return { from, url: locate(u, url), connect, method, headers, body: text, insecure, timeout: t, expect: exp };
+    return { from, url: locate(u, url), connect, method, headers, body: text, insecure, ca, timeout: t, expect: exp };
   },
   check(s, cx) {
     // The L7 controllers' Services (ingress-nginx-controller, <gateway>-gateway) exist once the run starts them.
@@ -85,6 +91,8 @@ export const httpStep = defineStep<HttpSpec>({
     if (s.connect) checkResolved(cx, s.connect, resolveTarget(cx.cluster, s.connect.value));
     else if (!/^https?:\/\/\d+\.\d+\.\d+\.\d+(:\d+)?(\/|$)/.test(s.url.value))
       cx.error(s.url, "invalid-value", `${new URL(s.url.value).hostname} is a name, and the http step resolves none`, "say where to connect: connect: HOST:PORT (e.g. lb/ingress-nginx/ingress-nginx-controller:443), as curl --connect-to");
+    if (s.ca && caOf(cx.objects, s.ca.value) === undefined)
+      cx.error(s.ca, "invalid-value", `no Secret ${s.ca.value} with a ca.crt or tls.crt`, "ca names the Secret whose certificate the client trusts (the Ingress's TLS Secret for a self-signed one)");
   },
   title: (s) => `http ${s.method ?? (s.body === undefined ? "GET" : "POST")} ${s.url.value} from ${formatHost(s.from.value)}${s.connect ? ` via ${formatTarget(s.connect.value)}` : ""}`,
   run() {
@@ -104,7 +112,8 @@ export const httpStep = defineStep<HttpSpec>({
     const start = rt.sim.now;
     let ex: ReturnType<HttpClient["request"]>;
     try {
-      ex = client.request({ url: s.url.value, method: s.method, headers: s.headers, body: s.body, connect, insecure: s.insecure });
+      const ca = s.ca ? caOf(rt.objects, s.ca.value) : undefined;
+      ex = client.request({ url: s.url.value, method: s.method, headers: s.headers, body: s.body, connect, insecure: s.insecure, ca });
     } catch (e) {
       return { pass: false, observed: "not sent", why: (e as Error).message };
     }
@@ -115,6 +124,14 @@ export const httpStep = defineStep<HttpSpec>({
     return judge(s.expect, ex.result!, rt.sim.now - start);
   },
 });
+
+/** The certificate a Secret offers as a CA: its ca.crt, else its tls.crt (a self-signed one is its own CA). */
+function caOf(objects: readonly K8sObject[], ref: string): string | undefined {
+  const [ns, name] = ref.split("/");
+  const secret = objects.find((o) => o.kind === "Secret" && o.metadata.namespace === ns && o.metadata.name === name);
+  if (secret?.kind !== "Secret") return undefined;
+  return (secret.data["ca.crt"] ?? secret.data["tls.crt"])?.toString("utf8");
+}
 
 /** The echo backend's answer, when the body is one. */
 function echoOf(r: HttpResult): EchoResponse | undefined {
