@@ -42,7 +42,7 @@ export class IptablesProxier {
   private needFullSync = true;
   private last = new Map<string, string>();
   /** The service chains on the node (what iptables-save would list). */
-  private readonly natChains = new Set<string>();
+  private natChains = new Set<string>();
   private lastCleanup = Number.NEGATIVE_INFINITY;
   lastResult: IptablesSyncResult | null = null;
 
@@ -71,10 +71,12 @@ export class IptablesProxier {
     const large = countEndpoints(s) > 1000;
     const now = this.now();
     const cleanup = !large || now - this.lastCleanup > SYNC_PERIOD_MS;
-    const r = syncIptablesRules(this.cfg, s.ports, s.endpoints, { fullSync, updatedServices: updated, existingNatChains: [...this.natChains], skipCleanup: !cleanup }, this.names, this.probs);
-    if (cleanup) this.lastCleanup = now;
-    for (const c of r.activeNatChains) this.natChains.add(c);
-    for (const c of r.deletedChains) this.natChains.delete(c);
+    const r = syncIptablesRules(this.cfg, s.ports, s.endpoints, { fullSync, updatedServices: updated, existingNatChains: this.natChains, skipCleanup: !cleanup }, this.names, this.probs);
+    if (cleanup) {
+      // Every service chain not in use was deleted: what is left is exactly the chains in use.
+      this.lastCleanup = now;
+      this.natChains = r.activeNatChains;
+    } else for (const c of r.activeNatChains) this.natChains.add(c);
     this.last = prints;
     this.needFullSync = false;
     this.lastResult = r;

@@ -4,6 +4,7 @@
 
 import type { EndpointSlice } from "../model.js";
 import { masqueradeMarkOf, NodePortAddresses, type ProxierConfig } from "./config.js";
+import { LineBuffer } from "./linebuffer.js";
 import { ifLocal, ifNotLocal, isImplemented } from "./localdetector.js";
 import { isIptablesServiceChain, NameCache, Probabilities } from "./names.js";
 import { categorizeEndpoints, type EndpointInfo, endpointsMap, externallyAccessible, type ProxyService, type ServicePortInfo, servicePorts, usesClusterEndpoints, usesLocalEndpoints } from "./servicemap.js";
@@ -41,10 +42,10 @@ const q = (s: string): string => `"${s}"`;
 
 /** One sync's output buffers: chain lines and rules, per table. */
 class Buffers {
-  readonly filterChains: string[] = [];
-  readonly filterRules: string[] = [];
-  readonly natChains: string[] = [];
-  readonly natRules: string[] = [];
+  readonly filterChains = new LineBuffer();
+  readonly filterRules = new LineBuffer();
+  readonly natChains = new LineBuffer();
+  readonly natRules = new LineBuffer();
 }
 
 /**
@@ -278,13 +279,13 @@ export function syncIptablesRules(
   b.filterRules.push(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding rules")} -m mark --mark ${mark}/${mark} -j ACCEPT`);
   b.filterRules.push(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding conntrack rule")} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
-  const text = `*filter\n${b.filterChains.join("\n")}\n${b.filterRules.join("\n")}\nCOMMIT\n*nat\n${b.natChains.join("\n")}\n${b.natRules.join("\n")}\nCOMMIT\n`;
+  const text = ["*filter", b.filterChains.text(), b.filterRules.text(), "COMMIT", "*nat", b.natChains.text(), b.natRules.text(), "COMMIT", ""].join("\n");
   return { text, activeNatChains, deletedChains, largeClusterMode, filterRules: b.filterRules.length, natRules: b.natRules.length - deletedChains.length };
 }
 
 /** writeServiceToEndpointRules: affinity checks first, then one probabilistic jump per endpoint. */
 function writeServiceToEndpointRules(
-  out: string[],
+  out: LineBuffer,
   sp: ServicePortInfo,
   chain: string,
   endpoints: readonly EndpointInfo[],

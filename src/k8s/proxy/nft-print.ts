@@ -3,6 +3,7 @@
 // `nft list ruleset` prints it once loaded (nftables' rule.c/statement.c: symbolic priorities,
 // `meta mark` with 32-bit constants, single-element anonymous sets folded, blank line between objects).
 
+import { LineBuffer } from "./linebuffer.js";
 import type { NftChain, NftElement, NftSet, NftTable } from "./nftables.js";
 
 const q = (s: string): string => `"${s}"`;
@@ -59,6 +60,8 @@ const hex32 = (s: string): string => `0x${Number(s).toString(16).padStart(8, "0"
 
 /** A rule as nft lists it after the kernel round trip. */
 export function nftRuleText(rule: string): string {
+  // Most rules (a jump, a dnat, an address match) print as written: no regular expression for them.
+  if (!rule.startsWith("mark ") && !rule.includes("{")) return rule;
   let r = rule
     .replace(/^mark set mark or (\S+)/, (_, m: string) => `meta mark set meta mark | ${hex32(m)}`)
     .replace(/^mark set mark xor (\S+)/, (_, m: string) => `meta mark set meta mark ^ ${hex32(m)}`)
@@ -89,7 +92,7 @@ function duration(seconds: number): string {
   return s > 0 || out === "" ? `${out}${s}s` : out;
 }
 
-function setBlock(s: NftSet): string[] {
+function setBlock(s: NftSet): readonly string[] {
   const lines = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.type}`];
   // nft gives a dynamic set created without a size its default, 65535, and lists it.
   if (s.flags?.includes("dynamic")) lines.push("\t\tsize 65535");
@@ -101,23 +104,30 @@ function setBlock(s: NftSet): string[] {
   return lines;
 }
 
-function chainBlock(c: NftChain): string[] {
-  const lines = [`\tchain ${c.name} {`];
-  if (c.comment !== undefined) lines.push(`\t\tcomment ${q(c.comment)}`);
-  if (c.base) lines.push(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base)}; policy accept;`);
-  for (const r of c.rules) lines.push(`\t\t${nftRuleText(r.rule)}${r.comment === undefined ? "" : ` comment ${q(r.comment)}`}`);
-  lines.push("\t}");
-  return lines;
+function chainBlock(c: NftChain, out: LineBuffer): void {
+  out.push(`\tchain ${c.name} {`);
+  if (c.comment !== undefined) out.push(`\t\tcomment ${q(c.comment)}`);
+  if (c.base) out.push(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base)}; policy accept;`);
+  for (const r of c.rules) out.push(r.comment === undefined ? `\t\t${nftRuleText(r.rule)}` : `\t\t${nftRuleText(r.rule)} comment ${q(r.comment)}`);
+  out.push("\t}");
 }
 
 /** `nft list ruleset` for the table: comment, sets and maps, then chains, each in creation order. */
 export function nftListRuleset(t: NftTable): string {
-  const blocks = [...t.sets.map(setBlock), ...t.chains.map(chainBlock)];
-  const out = [`table ${t.family} ${t.name} {`, `\tcomment ${q(t.comment)}`];
-  blocks.forEach((b, i) => {
-    if (i > 0) out.push("");
-    out.push(...b);
-  });
+  const out = new LineBuffer();
+  out.push(`table ${t.family} ${t.name} {`);
+  out.push(`\tcomment ${q(t.comment)}`);
+  let first = true;
+  for (const s of t.sets) {
+    if (!first) out.push("");
+    first = false;
+    for (const line of setBlock(s)) out.push(line);
+  }
+  for (const c of t.chains) {
+    if (!first) out.push("");
+    first = false;
+    chainBlock(c, out);
+  }
   out.push("}");
-  return `${out.join("\n")}\n`;
+  return `${out.text()}\n`;
 }

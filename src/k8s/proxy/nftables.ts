@@ -85,13 +85,18 @@ class TableBuilder {
   private readonly chains = new Map<string, NftChain>();
   private readonly sets = new Map<string, NftSet>();
 
-  chain(name: string, extra: Partial<NftChain> = {}): NftChain {
+  /** The chain last asked for: rules come chain by chain, so most lookups stop here. */
+  private last: NftChain | null = null;
+
+  chain(name: string, extra?: Partial<NftChain>): NftChain {
+    if (this.last !== null && this.last.name === name) return this.last;
     let c = this.chains.get(name);
     if (c === undefined) {
-      c = { name, rules: [], ...extra };
+      c = extra === undefined ? { name, rules: [] } : { name, rules: [], ...extra };
       this.chains.set(name, c);
       this.t.chains.push(c);
     }
+    this.last = c;
     return c;
   }
 

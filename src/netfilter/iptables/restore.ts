@@ -155,7 +155,10 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
 /** ":CHAIN POLICY [p:b]". */
 function chainLine(st: StagedTable, line: string, opts: RestoreOptions): void {
   const t = st.t;
-  const parts = line.slice(1).trim().split(/\s+/);
+  // ":NAME - [0:0]", as every chain line of kube-proxy's, is cut without a regular expression.
+  const sp = line.indexOf(" ");
+  const simple = sp > 1 && line.length === sp + 8 && line.endsWith(" - [0:0]") && !line.includes("\t");
+  const parts = simple ? [line.slice(1, sp), "-"] : line.slice(1).trim().split(/\s+/);
   const [name, policy, ctr] = parts;
   if (!name || !policy) throw new IptablesError("bad chain line", { token: line, expected: ":CHAIN POLICY [packets:bytes]" });
   let pkts = 0;
