@@ -144,7 +144,8 @@ export class HttpClient {
   }
 
   private connect(t: Target, o: HttpRequestOptions, cb: (err: Error | null, s?: Duplex) => void): undefined {
-    const raw: TcpSocket = createTcpConnection(this.ns, { host: t.addr, port: t.connectPort }, () => {
+    // curl sets TCP_NODELAY (since 7.50.2).
+    const raw: TcpSocket = createTcpConnection(this.ns, { host: t.addr, port: t.connectPort, noDelay: true }, () => {
       raw.off("error", onErr);
       if (!t.https) return cb(null, raw);
       const servername = /^\d+\.\d+\.\d+\.\d+$/.test(t.host) ? undefined : t.host;

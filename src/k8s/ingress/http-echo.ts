@@ -65,6 +65,8 @@ export class HttpEchoServer {
     this.http = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, requireHostHeader: false }, (req, res) => this.answer(req, res));
     this.http.keepAliveTimeout = 0;
     this.tcp = createTcpServer(pod.ns, {}, (s: TcpSocket) => {
+      // Go's net package (echo-basic is a Go server) sets TCP_NODELAY on every connection.
+      s.setNoDelay(true);
       this.conns.add(s);
       s.once("close", () => this.conns.delete(s));
       if (s.sk) onAccept?.(s.sk);

@@ -26,7 +26,8 @@ export class UpstreamPool {
       socket.setTimeout?.(NGINX_LIMITS.upstreamKeepaliveTimeoutMs);
       return true;
     };
-    agent.createConnection = ((o: { host: string; port: number }) => createTcpConnection(ns, { host: o.host, port: o.port })) as never;
+    // tcp_nodelay on (nginx's default for keep-alive connections).
+    agent.createConnection = ((o: { host: string; port: number }) => createTcpConnection(ns, { host: o.host, port: o.port, noDelay: true })) as never;
     this.agent = agent;
   }
 

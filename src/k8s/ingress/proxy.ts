@@ -152,6 +152,8 @@ export class L7Proxy {
         this.open.delete(conn);
       });
       raw.on("error", () => {});
+      // tcp_nodelay on (nginx sets it on keep-alive connections; Node's http.Server does it only for sockets it accepts itself).
+      raw.setNoDelay(true);
       // nginx: the first request's header must arrive within client_header_timeout of the accept.
       this.arm(conn, NGINX_LIMITS.clientHeaderTimeoutMs, "client_header_timeout");
       accept(raw, conn);
