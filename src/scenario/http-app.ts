@@ -5,8 +5,7 @@
 // request shows which backend answered and what the proxy in front of it added. A port an L7
 // controller's proxy holds already (ingress-nginx's http on 80) is left to it.
 
-import type { ContainerPort } from "../k8s/index.js";
-import { type EchoServed, HttpEchoServer } from "../k8s/ingress/http-echo.js";
+import { type ContainerPort, type EchoServed, HttpEchoServer } from "../k8s/index.js";
 import type { TcpApp, TcpAppKind } from "./tcp-apps.js";
 
 /** The ports an HTTP echo backend serves: TCP, named http* but not https*. */

@@ -4,9 +4,7 @@
 // hosts) are captured from the moment they exist.
 
 import { appendFileSync } from "node:fs";
-import { Cluster } from "../k8s/index.js";
-import { type L7Controller, startIngressNginx } from "../k8s/ingress/controller.js";
-import { startGateways } from "../k8s/ingress/controller-gateway.js";
+import { Cluster, type L7Controller, startGateways, startIngressNginx } from "../k8s/index.js";
 import { NetCapture, runUntilSettled } from "../net/index.js";
 import type { Sim, TraceEvent } from "../sim/index.js";
 import { Apps } from "./apps.js";

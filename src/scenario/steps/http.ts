@@ -7,11 +7,7 @@
 // keys go into the capture. Needs the asynchronous runner (node:http and node:tls run on Node's
 // queues): ScenarioRun.runAllAsync.
 
-import type { K8sObject } from "../../k8s/index.js";
-import { deployIngressNginx } from "../../k8s/ingress/controller.js";
-import { deployGateways } from "../../k8s/ingress/controller-gateway.js";
-import { HttpClient, type HttpResult } from "../../k8s/ingress/http-client.js";
-import type { EchoResponse } from "../../k8s/ingress/http-echo.js";
+import { deployGateways, deployIngressNginx, type EchoResponse, HttpClient, type HttpResult, type K8sObject } from "../../k8s/index.js";
 import { formatDuration } from "../duration.js";
 import { code, type Located } from "../model.js";
 import { formatHost, formatTarget, type HostRef, resolveHost, resolveTarget, type TargetRef } from "../refs.js";
