@@ -1,5 +1,5 @@
 // kube-proxy on one node: (1) a full rule sync for 1k and 10k Services × 10 endpoints in each mode,
-// timed and with the memory it keeps, beside a floor (writing the same text from ready-made lines
+// timed, with its peak heap and the memory it keeps, beside a floor (writing the same text from ready-made lines
 // and cutting it back into words: the bytes a sync cannot avoid); (2) a first packet's Service
 // lookup through kube-proxy's nat rules as Services grow: iptables mode walks KUBE-SERVICES
 // (linear), nftables mode dispatches through a verdict map (flat), each beside its floor.
@@ -88,7 +88,13 @@ const load = (n: number) => {
 
 const now = () => Number(process.hrtime.bigint());
 
-/** A node as kube-proxy leaves it after its first sync: its proxier and engine (and, in nftables mode, its table text), with the time of each phase. */
+/** The heap in use now (no collection first): sampled at each phase's end for the peak of a sync. */
+const heapNow = (): number => process.memoryUsage().heapUsed;
+
+/**
+ * A node as kube-proxy leaves it after its first sync: its proxier and engine (and, in nftables
+ * mode, its table text), with the time of each phase and the most heap in use at a phase's end.
+ */
 function syncNode(n: number, mode: "iptables" | "nftables") {
   const { services, slices } = load(n);
   const cfg: ProxierConfig = mode === "nftables" ? { ...CFG, nodePortAddresses: "primary" } : CFG;
@@ -99,15 +105,18 @@ function syncNode(n: number, mode: "iptables" | "nftables") {
   const s = snapshot(services, slices, cfg.nodeName);
   const r = proxier.syncSnapshot(s);
   const t1 = now();
+  let peak = heapNow();
   engine.restore(r.text, { noflush: true, counters: true });
   const t2 = now();
+  peak = Math.max(peak, heapNow());
   const nft = mode === "nftables" ? nftListRuleset(nftablesRuleset(cfg, s.ports, s.endpoints, proxier.names)) : "";
   const t3 = now();
+  peak = Math.max(peak, heapNow());
   // A resync with nothing changed: a partial sync (the top-level chains only).
   const again = proxier.syncSnapshot(snapshot(services, slices, cfg.nodeName));
   engine.restore(again.text, { noflush: true, counters: true });
   const t4 = now();
-  return { proxier, engine, text: r.text, nft, phases: { write: t1 - t0, restore: t2 - t1, nft: t3 - t2, resync: t4 - t3, total: t3 - t0 } };
+  return { proxier, engine, text: r.text, nft, peak, phases: { write: t1 - t0, restore: t2 - t1, nft: t3 - t2, resync: t4 - t3, total: t3 - t0 } };
 }
 
 /** The floor of a sync: the same lines joined into the same text, cut back into lines and words. */
@@ -135,7 +144,7 @@ function heapUsed(): number {
 const SYNC_RUNS = Math.max(3, Number(process.env.BENCH_SYNC_RUNS ?? 5) || 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-type SyncRow = PairResult & { retainedMB: number; lines: number; phasesMs: Record<string, number> };
+type SyncRow = PairResult & { retainedMB: number; peakMB: number; lines: number; phasesMs: Record<string, number> };
 
 /** A sync is seconds of work: timed as the median of alternating runs of figure and floor, not through benny. */
 function syncRow(n: number, mode: "iptables" | "nftables"): SyncRow {
@@ -154,6 +163,7 @@ function syncRow(n: number, mode: "iptables" | "nftables"): SyncRow {
   const before = heapUsed();
   const kept = syncNode(n, mode);
   const retainedMB = (heapUsed() - before) / 2 ** 20;
+  const peakMB = (kept.peak - before) / 2 ** 20;
   sink.value ^= kept.text.length;
   const figureNs = median(runs.map((r) => r.total));
   const floorNs = median(flo);
@@ -169,6 +179,7 @@ function syncRow(n: number, mode: "iptables" | "nftables"): SyncRow {
     floorRme: 0,
     target: n === 10_000 ? 1e9 : undefined,
     retainedMB,
+    peakMB,
     lines: sample.text.split("\n").length,
     phasesMs,
   };
@@ -295,8 +306,12 @@ export default async function run(filters: string[] = []): Promise<void> {
   printTable(rows);
   if (syncs.length > 0) {
     const cols = ["write", "restore", "nft", "total", "resync"];
-    console.log(`\n${"sync, median ms".padEnd(26)}${cols.map((c) => c.padStart(9)).join("")} ${"lines".padStart(8)} ${"kept MB".padStart(8)}`);
-    for (const r of syncs) console.log(`${r.suite.padEnd(26)}${cols.map((c) => r.phasesMs[c].toFixed(0).padStart(9)).join("")} ${String(r.lines).padStart(8)} ${r.retainedMB.toFixed(1).padStart(8)}`);
+    console.log(`\n${"sync, median ms".padEnd(26)}${cols.map((c) => c.padStart(9)).join("")} ${"lines".padStart(8)} ${"kept MB".padStart(8)} ${"peak MB".padStart(8)}`);
+    for (const r of syncs)
+      console.log(
+        `${r.suite.padEnd(26)}${cols.map((c) => r.phasesMs[c].toFixed(0).padStart(9)).join("")} ${String(r.lines).padStart(8)} ${r.retainedMB.toFixed(1).padStart(8)} ${r.peakMB.toFixed(1).padStart(8)}`,
+      );
+    console.log("peak MB: the most heap in use at the end of a phase of one sync (write, restore, nft), over the heap before it; kept MB: what stays after it");
   }
   const growth: Record<string, number> = {};
   for (const pattern of ["random", "last"])

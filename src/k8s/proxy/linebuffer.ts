@@ -24,6 +24,16 @@ export class LineBuffer {
     return this.count;
   }
 
+  /** Appends the text's chunks to `out`, for one join of several buffers (an empty buffer adds ""). */
+  appendTo(out: string[]): void {
+    if (this.pending.length > 0) {
+      this.chunks.push(this.pending.join("\n"));
+      this.pending.length = 0;
+    }
+    if (this.chunks.length === 0) out.push("");
+    else for (const c of this.chunks) out.push(c);
+  }
+
   /** The lines joined by "\n" (no trailing newline). */
   text(): string {
     if (this.pending.length > 0) {

@@ -15,8 +15,11 @@ const ALL_HOOKS = 0x1f;
 const hookNames = (mask: number): string =>
   HOOK_NAMES.filter((_, h) => (mask & (1 << h)) !== 0).join(", ") || "none";
 
-/** The jump graph of a table: chain i's targets are edges[first[i] .. first[i + 1]). */
-interface Graph {
+/**
+ * The jump graph of a table: chain i's targets are edges[first[i] .. first[i + 1]), one per jump
+ * rule in rule order (the compiler resolves jumps with it instead of looking names up again).
+ */
+export interface Graph {
   chains: Chain[];
   first: Int32Array;
   edges: Int32Array;
@@ -101,8 +104,8 @@ function reach(g: Graph): Int32Array {
   return hooks;
 }
 
-/** Validates a staged table before it replaces the live one; errors name the rule's input line. */
-export function checkStaged(st: StagedTable): void {
+/** Validates a staged table before it replaces the live one; errors name the rule's input line. Returns its jump graph. */
+export function checkStaged(st: StagedTable): Graph {
   const g = graphOf(st);
   checkLoops(g);
   const hooks = reach(g);
@@ -113,6 +116,7 @@ export function checkStaged(st: StagedTable): void {
     if (!owned && !bad) continue;
     for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], hooks[i], owned ? c.lines![k] || undefined : null);
   }
+  return g;
 }
 
 /** One rule's hook and table checks; `line` null: a rule from before (only its reach can have changed). */

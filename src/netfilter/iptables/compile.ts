@@ -9,6 +9,7 @@ import { Verdict } from "../../net/index.js";
 import { MIN_SEGMENT, planSegments } from "../nft/segments.js";
 import { ServiceVerdictMap } from "../nft/vmap.js";
 import type { TableName } from "../types.js";
+import type { Graph } from "./commit.js";
 import type { StatisticSpec } from "./matches/statistic.js";
 import type { Chain, Rule, Table } from "./model.js";
 import { formatRule } from "./save.js";
@@ -134,9 +135,10 @@ function ifaceMatch(name: string, invert: boolean, out: boolean): MatchFn {
  * in the table's chain order (creation order); the verdict maps are listed in iptables-save's
  * chain order.
  */
-export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear", prev?: Program): Program {
+export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear", prev?: Program, graph?: Graph): Program {
   let n = 0;
-  const chains = [...t.chains.values()];
+  const chains = graph?.chains ?? [...t.chains.values()];
+  jumpGraph = graph ?? null;
   // Where each chain was in the program it was last compiled into (checked against `prev` rule by rule).
   const was = new Int32Array(chains.length);
   for (let i = 0; i < chains.length; i++) {
@@ -167,6 +169,7 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
   for (let ci = 0; ci < chains.length; ci++) {
     const c = chains[ci];
     const base = c.pc;
+    edge = jumpGraph === null ? 0 : jumpGraph.first[ci];
     const from = prev !== undefined && was[ci] >= 0 && was[ci] < prev.n && prev.chainOf[was[ci]] === c ? was[ci] : -1;
     const rules = c.rules;
     let where: string | null = null;
@@ -195,12 +198,20 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
     if (dispatch === "map" && rules.length >= MIN_SEGMENT) addSegments(p, c, base);
   }
   fused = null;
+  jumpGraph = null;
   if (p.segmentList.length > 1) orderSegments(p);
   return p;
 }
 
-/** The program offset of a jump's chain (laid out above: chain.pc). */
-const targetPc = (t: Table, r: Rule): number => t.chains.get((r.target as { chain: string }).chain)!.pc;
+/** The commit's jump graph of the table being compiled, if it came with one; `edge`: the next jump of the chain being compiled in it. */
+let jumpGraph: Graph | null = null;
+let edge = 0;
+
+/** The program offset of a jump's chain (laid out above: chain.pc), from the commit's graph when there is one (jumps come in its order). */
+function targetPc(t: Table, r: Rule): number {
+  if (jumpGraph !== null) return jumpGraph.chains[jumpGraph.edges[edge++]].pc;
+  return t.chains.get((r.target as { chain: string }).chain)!.pc;
+}
 
 /** Copies entry `from` of `prev` to `pc` of `p`, its jump resolved again (the target chain may have moved). */
 function reuseEntry(prev: Program, from: number, p: Program, pc: number, c: Chain, t: Table): void {

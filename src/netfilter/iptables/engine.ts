@@ -132,7 +132,7 @@ export class IptablesEngine implements RuleTableRunner {
     const staged = stageIptablesRestore(this.ruleset_, text, opts);
     for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
     const programs = new Map(this.programs);
-    for (const name of staged.tables.keys()) programs.set(name, compileTable(staged.ruleset.tables.get(name)!, this.env, this.dispatch, this.programs.get(name)));
+    for (const [name, st] of staged.tables) programs.set(name, compileTable(st.t, this.env, this.dispatch, this.programs.get(name), st.graph ?? undefined));
     this.swap(staged.ruleset, programs);
   }
 

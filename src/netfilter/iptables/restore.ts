@@ -113,7 +113,7 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
         throw new IptablesError("no table specified", { token: line.split(/\s+/)[0], expected: "*filter, *nat, *mangle or *raw first" });
       }
       if (e - s === 6 && text.startsWith("COMMIT", s)) {
-        checkStaged(st);
+        st.graph = checkStaged(st);
         st.seal();
         const prior = committed.get(st.t.name);
         if (prior !== undefined) st.owned.push(...prior.owned);
@@ -140,8 +140,10 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
     }
     if (st !== null) throw new IptablesError(`COMMIT expected for table "${st.t.name}" (started at line ${tableLine})`, { expected: "COMMIT" });
   } catch (e) {
-    if (e instanceof IptablesError) throw e.at(file, e.line ?? lineNo);
-    throw e;
+    if (!(e instanceof IptablesError)) throw e;
+    // The commit's checks know the rule's line but not the file: both go on the error.
+    if (e.line !== undefined && e.file === undefined) throw new IptablesError(e.reason, { file, line: e.line, token: e.token, expected: e.expected });
+    throw e.at(file, e.line ?? lineNo);
   } finally {
     cache = null;
     parsed.length = 0;

@@ -5,6 +5,7 @@
 // validates rule by rule and what the engine compiles anew; the others keep their compiled code.
 // This is iptables-restore --noflush as the kernel sees it: only the chains written change.
 
+import type { Graph } from "./commit.js";
 import { IptablesError } from "./errors.js";
 import { type Chain, makeChain, type Rule, type Table } from "./model.js";
 import { checkChainName } from "./rule.js";
@@ -16,6 +17,8 @@ export class StagedTable {
   private refs: Map<string, number> | null = null;
   private lastName: string | null = null;
   private lastChain: Chain | null = null;
+  /** The jump graph the commit checked (valid for the table as committed). */
+  graph: Graph | null = null;
 
   /** `fresh`: the table replaces the old one (no --noflush): every chain in it is new. */
   constructor(
