@@ -1,5 +1,6 @@
 // The kubewire command line: run scenarios, check them, dump a node's tables, trace one packet,
-// draw the topology. main() returns the exit code; the bin (main.ts) sets it.
+// draw the topology. main() resolves to the exit code; the bin (main.ts) sets it. Commands that run
+// a scenario are asynchronous (its http steps run on Node's queues); the others answer at once.
 
 import { readFileSync } from "node:fs";
 import { nearest } from "../scenario/index.js";
@@ -12,7 +13,7 @@ import { runCommand } from "./commands/run.js";
 import { traceCommand } from "./commands/trace.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, type Io, processIo, UsageError } from "./io.js";
 
-const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number; summary: string }> = {
+const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; summary: string }> = {
   run: { run: runCommand, summary: "run a scenario: pcapng of every interface, traces, PASS/FAIL per step" },
   check: { run: checkCommand, summary: "check scenario files without running them" },
   dump: { run: dumpCommand, summary: "a node's routes, neighbours, FDB, addresses, conntrack, iptables or nft rules" },
@@ -44,8 +45,8 @@ function version(): string {
   }
 }
 
-/** Runs the command line `argv` (without node and the script); returns the exit code. */
-export function main(argv: string[], io: Io = processIo): number {
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     if (command === "help" && rest[0] && COMMANDS[rest[0]]) return COMMANDS[rest[0]].run(["--help"], io);
@@ -63,7 +64,7 @@ export function main(argv: string[], io: Io = processIo): number {
     return EXIT_USAGE;
   }
   try {
-    return c.run(rest, io);
+    return await c.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`kubewire ${e.command}: ${e.message}\nRun "kubewire ${e.command} --help" for usage.\n`);

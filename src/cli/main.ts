@@ -2,4 +2,4 @@
 // The kubewire bin.
 import { main } from "./cli.js";
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -9,10 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(...argv: string[]): CliResult {
+/** Runs `kubewire …` in-process through main() (asynchronous: a run's http steps use Node's queues). */
+export async function cli(...argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
-  const code = main(argv, { out: (s) => void (stdout += s), err: (s) => void (stderr += s), tty: false });
+  const code = await main(argv, { out: (s) => void (stdout += s), err: (s) => void (stderr += s), tty: false });
   return { code, stdout, stderr };
 }
 

@@ -226,8 +226,8 @@ manifests:
 `,
   );
 
-  it("prints the controller's nginx.conf on the node its pod runs on", () => {
-    const r = cli("dump", dir, "--node", "node-1", "ingress");
+  it("prints the controller's nginx.conf on the node its pod runs on", async () => {
+    const r = await cli("dump", dir, "--node", "node-1", "ingress");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^# warning: Ingress shop\/web spec\.rules\[0\]\.http\.paths\[2\]\.backend\.service\.name: Service shop\/cart not found/);
@@ -235,14 +235,14 @@ manifests:
     expect(r.stdout).toContain("    location = /healthz {\n");
   });
 
-  it("the run starts ingress-nginx: its pod's node prints, the other says where the controller runs", () => {
-    expect(cli("dump", dir, "--node", "node-2", "ingress")).toMatchObject({
+  it("the run starts ingress-nginx: its pod's node prints, the other says where the controller runs", async () => {
+    expect(await cli("dump", dir, "--node", "node-2", "ingress")).toMatchObject({
       code: 2,
       stderr: "kubewire dump: no L7 controller pod runs on node-2\n  hint: ingress-nginx on node-1\n",
     });
   });
 
-  it("says when the node is not one", () => {
-    expect(cli("dump", dir, "--node", "gateway", "ingress")).toMatchObject({ code: 2, stderr: expect.stringContaining("gateway is not a node") });
+  it("says when the node is not one", async () => {
+    expect(await cli("dump", dir, "--node", "gateway", "ingress")).toMatchObject({ code: 2, stderr: expect.stringContaining("gateway is not a node") });
   });
 });

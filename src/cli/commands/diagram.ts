@@ -18,7 +18,7 @@ Options:
   -h, --help       this help
 `;
 
-export function diagramCommand(argv: string[], io: Io): number {
+export async function diagramCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("diagram", argv, {
     format: { type: "string", short: "f" },
     out: { type: "string", short: "o" },
@@ -39,7 +39,7 @@ export function diagramCommand(argv: string[], io: Io): number {
   const scenario = load(io, file);
   if (!scenario) return EXIT_USAGE;
   const run = new ScenarioRun(scenario);
-  if (values["after-traffic"]) run.runAll();
+  if (values["after-traffic"]) await run.runAllAsync();
   let path: string[] = [];
   if (values.from && values.to) {
     const from = parseHost(values.from as string);

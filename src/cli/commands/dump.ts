@@ -18,7 +18,7 @@ Options:
   -h, --help     this help
 `;
 
-export function dumpCommand(argv: string[], io: Io): number {
+export async function dumpCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("dump", argv, { node: { type: "string", short: "n" }, before: { type: "boolean" } });
   if (values.help) {
     io.out(DUMP_HELP);
@@ -37,7 +37,7 @@ export function dumpCommand(argv: string[], io: Io): number {
     run.finish();
     throw new UsageError(`--node is required (one of: ${namespaceNames(run.cluster).join(", ")})`, "dump");
   }
-  if (!values.before) run.runAll();
+  if (!values.before) await run.runAllAsync();
   run.finish();
   const r = dump(run.cluster, node, what as DumpKind, run.objects, run.l7);
   if (!r.ok) {

@@ -14,7 +14,7 @@ Runs every FOLDER/*/scenario.yaml (default FOLDER: examples) and writes DIR/<nam
 Exit code 1 if a step of an example fails.
 `;
 
-export function examplesCommand(argv: string[], io: Io): number {
+export async function examplesCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("examples", argv, { out: { type: "string" }, quiet: { type: "boolean", short: "q" } });
   if (values.help) {
     io.out(EXAMPLES_HELP);
@@ -24,7 +24,7 @@ export function examplesCommand(argv: string[], io: Io): number {
   const files = (positionals.length ? positionals : ["examples"]).flatMap((p) => scenarioFiles(p));
   const started = Date.now();
   let code = EXIT_OK;
-  for (const f of files) code = Math.max(code, runFile(io, f, { out, perInterface: false, trace: false, quiet: values.quiet === true }, true));
+  for (const f of files) code = Math.max(code, await runFile(io, f, { out, perInterface: false, trace: false, quiet: values.quiet === true }, true));
   const names = new Set(files.map((f) => loadScenario(f).scenario?.name).filter((n) => n !== undefined));
   for (const f of readdirSync(out)) {
     if (!f.endsWith(".pcapng") || names.has(f.slice(0, -".pcapng".length))) continue;

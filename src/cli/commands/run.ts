@@ -19,6 +19,9 @@ Options:
   --per-interface      also one classic pcap per interface, in DIR/<name>/
   --trace              also the human trace, DIR/<name>.trace.txt
   --trace-json FILE    also the JSON trace (with several scenarios: FILE is a folder)
+  --no-tls-keys        leave the TLS session keys out of the pcapng (by default they go in
+                       as a Decryption Secrets Block, so Wireshark shows the HTTP inside HTTPS)
+  --keylog FILE        also append the TLS session keys to FILE (SSLKEYLOGFILE format)
   --quiet              print only failures and errors
   -h, --help           this help
 
@@ -33,15 +36,21 @@ export interface RunCommandOptions {
   trace: boolean;
   traceJson?: string;
   quiet: boolean;
+  /** TLS session keys into the pcapng (default true). */
+  tlsKeys?: boolean;
+  /** Also append the TLS session keys to this file. */
+  keylog?: string;
 }
 
-export function runCommand(argv: string[], io: Io): number {
+export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("run", argv, {
     out: { type: "string" },
     "per-interface": { type: "boolean" },
     trace: { type: "boolean" },
     "trace-json": { type: "string" },
     quiet: { type: "boolean", short: "q" },
+    "no-tls-keys": { type: "boolean" },
+    keylog: { type: "string" },
   });
   if (values.help) {
     io.out(RUN_HELP);
@@ -55,9 +64,11 @@ export function runCommand(argv: string[], io: Io): number {
     trace: values.trace === true,
     traceJson: values["trace-json"] as string | undefined,
     quiet: values.quiet === true,
+    tlsKeys: values["no-tls-keys"] !== true,
+    keylog: values.keylog as string | undefined,
   };
   let code = EXIT_OK;
-  for (const f of files) code = Math.max(code, runFile(io, f, opts, files.length > 1));
+  for (const f of files) code = Math.max(code, await runFile(io, f, opts, files.length > 1));
   return code;
 }
 
@@ -75,16 +86,17 @@ export function scenarioFiles(path: string): string[] {
 }
 
 /** Runs one scenario file and writes its outputs; returns the exit code. */
-export function runFile(io: Io, file: string, o: RunCommandOptions, several = false): number {
+export async function runFile(io: Io, file: string, o: RunCommandOptions, several = false): Promise<number> {
   const scenario = load(io, file, !o.quiet);
   if (!scenario) return EXIT_USAGE;
-  const r = runToFiles(io, scenario, o, several);
+  const r = await runToFiles(io, scenario, o, several);
   if (!o.quiet) io.out(`${formatSummary(scenario, r.run.outcomes)}\n${r.written.map((w) => `  wrote ${w}`).join("\n")}\n`);
   else for (const x of r.run.outcomes.filter((x) => !x.pass)) io.out(`${scenario.name}: FAIL step ${x.index} ${x.name ?? x.title}: ${x.why}\n`);
   return r.run.pass ? EXIT_OK : EXIT_FAILED;
 }
 
-export function runToFiles(io: Io, scenario: Scenario, o: RunCommandOptions, several = false): { run: ScenarioRun; written: string[] } {
+/** Runs a scenario (its http steps on Node's queues, the others as the synchronous runner does) and writes its files. */
+export async function runToFiles(io: Io, scenario: Scenario, o: RunCommandOptions, several = false): Promise<{ run: ScenarioRun; written: string[] }> {
   mkdirSync(o.out, { recursive: true });
   const pcapng = join(o.out, `${scenario.name}.pcapng`);
   const perInterfaceDir = o.perInterface ? join(o.out, scenario.name) : undefined;
@@ -94,18 +106,21 @@ export function runToFiles(io: Io, scenario: Scenario, o: RunCommandOptions, sev
   const run = new ScenarioRun(scenario, {
     pcapng,
     perInterfaceDir,
+    tlsKeys: o.tlsKeys,
+    sslKeyLogFile: o.keylog,
     onStep: (step, outcome) => {
       if (!outcome) progress.update(step.index - 1, total, `${scenario.name}: ${step.name ?? step.type.title(step.spec)}`);
     },
   });
   try {
-    run.runAll();
+    await run.runAllAsync();
   } finally {
     run.finish();
     progress.clear();
   }
   const written = [pcapng];
   if (perInterfaceDir) written.push(`${perInterfaceDir}/ (one pcap per interface)`);
+  if (o.keylog) written.push(`${o.keylog} (TLS keys)`);
   if (o.trace) {
     const f = join(o.out, `${scenario.name}.trace.txt`);
     writeFileSync(f, formatTraceText(scenario, run.events, run.marks, run.outcomes));

@@ -24,7 +24,7 @@ Options:
 Exit code: 0 delivered, 1 not delivered, 2 bad input.
 `;
 
-export function traceCommand(argv: string[], io: Io): number {
+export async function traceCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse("trace", argv, {
     from: { type: "string" },
     to: { type: "string" },
@@ -50,7 +50,7 @@ export function traceCommand(argv: string[], io: Io): number {
   const scenario = load(io, file);
   if (!scenario) return EXIT_USAGE;
   const run = new ScenarioRun(scenario);
-  if (values["after-traffic"]) run.runAll();
+  if (values["after-traffic"]) await run.runAllAsync();
   const r = tracePacket(run, from.value, to.value, { payload: values.payload as string | undefined, container: values.container as string | undefined });
   run.finish();
   if (!r.ok) {
