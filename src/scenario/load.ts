@@ -1,7 +1,9 @@
 // Loading a scenario: its file, the cluster config it names, its manifests (paths relative to the
 // scenario file, with `kubectl apply -f` habits, and inline YAML), then a dry run of its steps on
 // a scratch cluster so that names (pods, Services, hosts, Deployments) are checked before anything
-// runs. Every problem found on the way is returned at once.
+// runs. Every problem found on the way is returned at once. The L7 controllers (ingress-nginx, the
+// Gateways) are started on the scratch cluster too, for their warnings (a missing Service or
+// Secret, a route that attaches nowhere): warnings, not errors, as ingress-nginx keeps serving.
 
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
@@ -12,9 +14,12 @@ import {
   type Diagnostic,
   hasErrors,
   type K8sObject,
+  type L7Controller,
   loadClusterConfig,
   loadManifests,
   parseManifests,
+  startGateways,
+  startIngressNginx,
 } from "../k8s/index.js";
 import { code, type LoadResult, type Scenario } from "./model.js";
 import { type ManifestSource, parseScenarioText } from "./parse.js";
@@ -64,7 +69,7 @@ export function parseScenario(text: string, file = "<inline>"): LoadResult {
     else diagnostics.push({ file, doc: 0, line: 1, col: 1, severity: "error", code: "invalid-value", path: "manifests", message: (e as Error).message });
     return { diagnostics: diagnostics.map((x) => remap(x, remaps)) };
   }
-  diagnostics.push(...cluster.warnings);
+  diagnostics.push(...cluster.warnings, ...l7Diagnostics(cluster, all, file));
 
   const cx: CheckContext = {
     cluster,
@@ -94,6 +99,21 @@ export function parseScenario(text: string, file = "<inline>"): LoadResult {
     warnings: mapped,
   };
   return { scenario, diagnostics: mapped };
+}
+
+/** The warnings of the L7 controllers a run would start, each naming its object's file, line and field. */
+function l7Diagnostics(cluster: Cluster, objects: readonly K8sObject[], file: string): Diagnostic[] {
+  const started: L7Controller[] = [];
+  try {
+    const ingress = startIngressNginx(cluster, objects);
+    if (ingress) started.push(ingress);
+    started.push(...startGateways(cluster, objects));
+    return started.flatMap((c) => c.diagnostics());
+  } catch (e) {
+    return [{ file, doc: 0, line: 1, col: 1, severity: "error", code: "invalid-value", path: "manifests", message: `the L7 controllers cannot start: ${(e as Error).message}` }];
+  } finally {
+    for (const c of started) c.stop();
+  }
 }
 
 /** Block-scalar manifests are parsed under a stand-in file name; their positions are moved back into the scenario file. */
