@@ -1,5 +1,6 @@
 // `kubewire examples`: regenerates the capture of every example (what `npm start` runs).
-// Deterministic: the same examples give byte-identical pcapng files.
+// Deterministic: the same examples give byte-identical pcapng files, except where TLS is captured
+// (OpenSSL's randoms cannot be seeded: the same frames, sizes and flow, other bytes).
 
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,8 @@ export const EXAMPLES_HELP = `Usage: kubewire examples [FOLDER] [--out DIR]
 
 Runs every FOLDER/*/scenario.yaml (default FOLDER: examples) and writes DIR/<name>.pcapng
 (default DIR: pcaps), and removes the .pcapng files there that no example writes any more.
+The same examples give the same files byte for byte, except those with HTTPS: TLS randoms come
+from OpenSSL, so there only the frames, sizes and flow repeat.
 Exit code 1 if a step of an example fails.
 `;
 

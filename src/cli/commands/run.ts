@@ -12,7 +12,8 @@ export const RUN_HELP = `Usage: kubewire run <scenario.yaml | folder>... [option
 
 Builds the scenario's cluster, runs its traffic steps on the virtual clock with capture and
 tracing on every interface, and prints what every step did (PASS/FAIL). A folder runs every
-scenario.yaml in it and in its subfolders (one level).
+scenario.yaml in it and in its subfolders (one level). Warnings about a scenario (an Ingress
+naming a missing Service …) are printed first and do not stop its run.
 
 Options:
   --out DIR            where files go (default: out)
