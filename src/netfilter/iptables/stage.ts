@@ -45,6 +45,8 @@ export class StagedTable {
     for (const c of this.owned) {
       c.stage = null;
       c.lines = null;
+      // A grown array keeps spare slots (17 for a 2-rule KUBE-SEP chain): kept for 100k chains, that is megabytes.
+      if (c.rules.length < 16) c.rules = c.rules.slice();
     }
     this.lastName = this.lastChain = null;
   }
