@@ -93,6 +93,8 @@ describe("kubewire run", () => {
     const laptopHttp = { filter: 'http && frame.interface_name == "laptop/eth0"' };
     expect(tsharkFieldLists(a, ["frame.number"], laptopHttp).length).toBeGreaterThan(0);
     expect(tsharkFieldLists(b, ["frame.number"], laptopHttp)).toEqual([]);
+    const bad = await cli("run", "examples/11-ingress-tls-sni", "--out", without, "--keylog", join(dir, "no-such-dir", "keys.log"));
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining(`--keylog ${join(dir, "no-such-dir", "keys.log")}: cannot write: ENOENT`) });
   });
 });
 

@@ -2,7 +2,7 @@
 // interface, writes the pcapng (and optionally per-interface pcaps and traces) and prints a
 // summary of every step. Exit code 1 when a step fails.
 
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatSummary, formatTraceJson, formatTraceText, type Scenario, ScenarioRun } from "../../scenario/index.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, load, parse, UsageError } from "../io.js";
@@ -68,9 +68,19 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     tlsKeys: values["no-tls-keys"] !== true,
     keylog: values.keylog as string | undefined,
   };
+  if (opts.keylog) checkWritable(opts.keylog, "--keylog", "run");
   let code = EXIT_OK;
   for (const f of files) code = Math.max(code, await runFile(io, f, opts, files.length > 1));
   return code;
+}
+
+/** A file the run appends to (the TLS key log): refused up front, not in the middle of a handshake. */
+function checkWritable(file: string, flag: string, command: string): void {
+  try {
+    appendFileSync(file, "");
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, command);
+  }
 }
 
 /** The scenario files a path stands for: itself, or the scenario.yaml files of a folder and its subfolders. */
