@@ -11,6 +11,7 @@ import { IptablesError } from "./errors.js";
 import { MATCHES, PROTO_MATCH, STANDARD_VERDICTS, TARGETS } from "./extensions.js";
 import { fail } from "./fail.js";
 import type { Rule, RuleTarget } from "./model.js";
+import { S_COUNTERS, S_DST, S_FRAG, S_GOTO, S_IN, S_JUMP, S_MATCH, S_OUT, S_PROTO, S_SRC, STD_OPTIONS, STD_WHAT } from "./stdopts.js";
 import { parseProtocol } from "./values.js";
 import type { MatchExtension, MatchInstance, TargetExtension } from "./xt.js";
 
@@ -26,33 +27,6 @@ export interface ParsedRuleSpec {
   /** -c PKTS BYTES, when given. */
   counters: [number, number] | null;
 }
-
-type StdOption = "src" | "dst" | "proto" | "in" | "out" | "match" | "jump" | "goto" | "frag" | "counters";
-
-const STANDARD: Readonly<Record<string, StdOption>> = {
-  "-s": "src",
-  "--source": "src",
-  "--src": "src",
-  "-d": "dst",
-  "--destination": "dst",
-  "--dst": "dst",
-  "-p": "proto",
-  "--protocol": "proto",
-  "-i": "in",
-  "--in-interface": "in",
-  "-o": "out",
-  "--out-interface": "out",
-  "-m": "match",
-  "--match": "match",
-  "-j": "jump",
-  "--jump": "jump",
-  "-g": "goto",
-  "--goto": "goto",
-  "-f": "frag",
-  "--fragment": "frag",
-  "-c": "counters",
-  "--set-counters": "counters",
-};
 
 /** XT_EXTENSION_MAXNAMELEN - 1: the longest chain name. */
 export const MAX_CHAIN_NAME = 28;
@@ -117,31 +91,6 @@ export function parseRuleSpec(tokens: readonly string[], ctx: RuleSpecContext): 
 /** The standard targets without options: one shared object each (a RuleTarget is read-only). */
 const VERDICT_TARGETS: ReadonlyMap<string, RuleTarget> = new Map(STANDARD_VERDICTS.map((v) => [v, { kind: "verdict", verdict: v }]));
 const NO_TARGET: RuleTarget = { kind: "none" };
-
-/** Standard options as bits, for "multiple -s flags not allowed". */
-const S_SRC = 1;
-const S_DST = 2;
-const S_PROTO = 4;
-const S_IN = 8;
-const S_OUT = 16;
-const S_MATCH = 32;
-const S_JUMP = 64;
-const S_GOTO = 128;
-const S_FRAG = 256;
-const S_COUNTERS = 512;
-const STD_BITS: Readonly<Record<StdOption, number>> = {
-  src: S_SRC,
-  dst: S_DST,
-  proto: S_PROTO,
-  in: S_IN,
-  out: S_OUT,
-  match: S_MATCH,
-  jump: S_JUMP,
-  goto: S_GOTO,
-  frag: S_FRAG,
-  counters: S_COUNTERS,
-};
-const STD_OPTIONS: ReadonlyMap<string, number> = new Map(Object.entries(STANDARD).map(([k, v]) => [k, STD_BITS[v]]));
 
 const src = new AddrArg();
 const dst = new AddrArg();
@@ -388,19 +337,6 @@ export function parseRuleInto(
       });
   return counters;
 }
-
-/** What each standard option's argument is, for "requires an argument". */
-const STD_WHAT: Readonly<Record<number, string>> = {
-  [S_SRC]: "an address or network",
-  [S_DST]: "an address or network",
-  [S_PROTO]: "a protocol",
-  [S_IN]: "an interface name",
-  [S_OUT]: "an interface name",
-  [S_MATCH]: "a match name",
-  [S_COUNTERS]: "PKTS BYTES",
-  [S_JUMP]: "a target or chain name",
-  [S_GOTO]: "a chain name",
-};
 
 function knownOptions(slots: Slot[], target: TargetSlot | null): string {
   const names = [...slots.filter((s) => !s.completed).flatMap((s) => Object.keys(s.ext.options)), ...(target ? Object.keys(target.ext.options) : [])];
