@@ -144,6 +144,25 @@ describe("TCP acknowledgments and sending", () => {
   });
 });
 
+describe("TCP socket timeouts", () => {
+  it("setTimeout(0, cb) takes back the callback setTimeout(ms, cb) added, as net.Socket does", async () => {
+    const k = pods();
+    createTcpServer(k.b, () => {}).listen(80);
+    const c = createTcpConnection(k.a, { host: "10.244.1.3", port: 80 });
+    let fired = 0;
+    const cb = () => fired++;
+    for (let i = 0; i < 20; i++) {
+      c.setTimeout(1000, cb);
+      c.setTimeout(0, cb);
+    }
+    expect(c.listenerCount("timeout")).toBe(0);
+    c.setTimeout(1000, cb);
+    await runUntilSettled(k.sim);
+    expect(fired).toBe(1);
+    c.destroy();
+  });
+});
+
 describe("TCP teardown", () => {
   it("end() half-closes with a FIN; the peer may still send", async () => {
     const k = pods();

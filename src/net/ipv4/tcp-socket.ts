@@ -223,7 +223,12 @@ export class TcpSocket extends Duplex implements TcpUser {
 
   /** Idle timeout in ms of virtual time; 0 disables it. */
   setTimeout(ms: number, cb?: () => void): this {
-    if (cb) this.once("timeout", cb);
+    // As net.Socket: a callback is a once-listener, and ms 0 takes it away again (node:http's agent
+    // calls setTimeout(0, cb) each time it takes a kept-alive socket back).
+    if (cb) {
+      if (ms === 0) this.removeListener("timeout", cb);
+      else this.once("timeout", cb);
+    }
     this.timeoutMs = ms;
     const sk = this.sk;
     if (sk !== null) {
