@@ -147,7 +147,7 @@ describe("TCP acknowledgments and sending", () => {
 describe("TCP socket timeouts", () => {
   it("setTimeout(0, cb) takes back the callback setTimeout(ms, cb) added, as net.Socket does", async () => {
     const k = pods();
-    createTcpServer(k.b, () => {}).listen(80);
+    createTcpServer(k.b, {}, () => {}).listen(80);
     const c = createTcpConnection(k.a, { host: "10.244.1.3", port: 80 });
     let fired = 0;
     const cb = () => fired++;
