@@ -5,7 +5,7 @@ import { DropReason } from "../../sim/index.js";
 import { parseIpv4 } from "../../wire/index.js";
 import { parseDuration } from "../duration.js";
 import { code, type Located } from "../model.js";
-import { type HostRef, parseHost, parseTarget, type TargetRef } from "../refs.js";
+import { type HostRef, parseHost, parseTarget, resolveHost, resolveTarget, type TargetRef } from "../refs.js";
 import { type Cursor, nearest, oneOf } from "../yaml.js";
 import { ICMP_NAMES, normaliseIcmpName } from "./observe.js";
 import type { CheckContext } from "./registry.js";
@@ -147,4 +147,33 @@ export function readErrno(c: Cursor, errnos: readonly string[], what: string): s
   if (r !== undefined && errnos.includes(r)) return r;
   if (r !== undefined) c.error(code("invalid-value"), `"${r}" is not an error ${what} reports here (expected ${oneOf(errnos)})`);
   return undefined;
+}
+
+/** What a udp or tcp step sends from and to: the sender, the target, a source port and a container. */
+export interface FlowFields {
+  from: Located<HostRef>;
+  to: Located<TargetRef>;
+  srcPort?: number;
+  container?: Located<string>;
+}
+
+/** Reads `from`, `to`, `srcPort` and `container` of a udp or tcp step; undefined when from or to is wrong. */
+export function readFlow(body: Cursor, protocol: "udp" | "tcp"): FlowFields | undefined {
+  const from = readSender(body.get("from"));
+  const to = readTarget(body.get("to"), protocol);
+  const srcPort = body.get("srcPort").int("a port number", 1, 65535, "invalid-port");
+  const ctr = body.get("container");
+  const container = ctr.present ? ctr.str() : undefined;
+  if (!from || !to) return undefined;
+  return { from, to, srcPort, container: container === undefined ? undefined : locate(ctr, container) };
+}
+
+/** Checks a flow against the cluster: the sender, its container, the target and the pod expected to answer. */
+export function checkFlow(cx: CheckContext, s: FlowFields, at: Located<string> | undefined): void {
+  const from = checkResolved(cx, s.from, resolveHost(cx.cluster, s.from.value, true));
+  if (from?.pod && s.container && !from.pod.containers.has(s.container.value))
+    cx.error(s.container, "unknown-target", `pod ${from.pod.key} has no container "${s.container.value}"`, `its containers: ${[...from.pod.containers.keys()].join(", ")}`);
+  if (s.container && from && !from.pod) cx.error(s.container, "invalid-value", "container is only for traffic sent from a pod");
+  checkResolved(cx, s.to, resolveTarget(cx.cluster, s.to.value));
+  if (at) checkResolved(cx, at, resolveHost(cx.cluster, { kind: "pod", name: at.value }), "unknown-pod");
 }

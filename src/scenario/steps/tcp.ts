@@ -8,23 +8,22 @@ import { formatIpv4, parseIpv4 } from "../../wire/index.js";
 import type { TcpAccept } from "../apps.js";
 import { formatDuration } from "../duration.js";
 import type { Located } from "../model.js";
-import { formatHost, formatTarget, type HostRef, resolveHost, resolveTarget, type TargetRef } from "../refs.js";
+import { formatHost, formatTarget, resolveHost, resolveTarget } from "../refs.js";
 import type { Cursor } from "../yaml.js";
 import {
   type AddrPort,
-  checkResolved,
+  checkFlow,
+  type FlowFields,
   formatAddr,
-  locate,
   matchAddr,
   readAddrPort,
   readDropped,
   readDuration,
   readErrno,
+  readFlow,
   readIcmp,
   readPayload,
   readPodRef,
-  readSender,
-  readTarget,
 } from "./fields.js";
 import { dropsIn, formatDrop, ICMP_NAMES, icmpErrorsIn, icmpName } from "./observe.js";
 import { defineStep, type RunContext, type StepResult } from "./registry.js";
@@ -51,13 +50,9 @@ export interface TcpExpect {
   replyFrom?: AddrPort;
 }
 
-export interface TcpSpec {
-  from: Located<HostRef>;
-  container?: Located<string>;
-  to: Located<TargetRef>;
+export interface TcpSpec extends FlowFields {
   /** Bytes to write once connected ("" : connect and close). */
   send: string;
-  srcPort?: number;
   timeout: number;
   expect: TcpExpect;
 }
@@ -70,24 +65,15 @@ export const tcpStep = defineStep<TcpSpec>({
   read(body, expect, timeout, rc) {
     if (!body.isMap()) return undefined;
     body.known(["from", "to", "send", "srcPort", "container"]);
-    const from = readSender(body.get("from"));
-    const to = readTarget(body.get("to"), "tcp");
+    const flow = readFlow(body, "tcp");
     const send = readPayload(body.get("send"), "");
-    const srcPort = body.get("srcPort").int("a port number", 1, 65535, "invalid-port");
-    const ctr = body.get("container");
-    const container = ctr.present ? ctr.str() : undefined;
     const exp = readExpect(expect);
     const t = readDuration(timeout, "a timeout") ?? rc.timeout;
-    if (!from || !to || !exp) return undefined;
-    return { from, to, send, srcPort, timeout: t, expect: exp, container: container === undefined ? undefined : locate(ctr, container) };
+    if (!flow || !exp) return undefined;
+    return { ...flow, send, timeout: t, expect: exp };
   },
   check(s, cx) {
-    const from = checkResolved(cx, s.from, resolveHost(cx.cluster, s.from.value, true));
-    if (from?.pod && s.container && !from.pod.containers.has(s.container.value))
-      cx.error(s.container, "unknown-target", `pod ${from.pod.key} has no container "${s.container.value}"`, `its containers: ${[...from.pod.containers.keys()].join(", ")}`);
-    if (s.container && from && !from.pod) cx.error(s.container, "invalid-value", "container is only for traffic sent from a pod");
-    checkResolved(cx, s.to, resolveTarget(cx.cluster, s.to.value));
-    if (s.expect.at) checkResolved(cx, s.expect.at, resolveHost(cx.cluster, { kind: "pod", name: s.expect.at.value }), "unknown-pod");
+    checkFlow(cx, s, s.expect.at);
   },
   title: (s) => `tcp ${formatHost(s.from.value)} → ${formatTarget(s.to.value)}${s.send ? ` ${JSON.stringify(s.send)}` : ""}`,
   run(s, rt) {
