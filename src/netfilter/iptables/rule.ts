@@ -317,11 +317,11 @@ export function parseRuleInto(
   for (let a = 0; a < ns; a++)
     for (let b = 0; b < nd; b++)
       out.push({
-        src: src.addrAt(a),
-        smsk: src.maskAt(a),
+        src: src.addrAt(a) | 0,
+        smsk: src.maskAt(a) | 0,
         invSrc,
-        dst: dst.addrAt(b),
-        dmsk: dst.maskAt(b),
+        dst: dst.addrAt(b) | 0,
+        dmsk: dst.maskAt(b) | 0,
         invDst,
         inIface,
         invIn,

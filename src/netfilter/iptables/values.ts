@@ -22,10 +22,10 @@ export function maskToCidr(mask: number): number {
 
 export const cidrToMask = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
 
-/** "10.0.0.0/8", or "10.0.0.0/255.0.255.0" for a non-contiguous mask, as iptables-save prints. */
+/** "10.0.0.0/8", or "10.0.0.0/255.0.255.0" for a non-contiguous mask, as iptables-save prints (signed or unsigned words). */
 export function formatAddrMask(addr: number, mask: number): string {
   const len = maskToCidr(mask);
-  return `${formatIpv4(addr)}/${len >= 0 ? len : formatIpv4(mask)}`;
+  return `${formatIpv4(addr >>> 0)}/${len >= 0 ? len : formatIpv4(mask >>> 0)}`;
 }
 
 /**

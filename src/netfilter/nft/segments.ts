@@ -20,7 +20,7 @@ export function mapVerdict(t: RuleTarget): string | null {
 
 /** The (daddr, protocol, dport) a service rule matches exactly, or null if the rule is anything more. */
 export function serviceRuleKey(r: Rule): ServiceKey | null {
-  if (r.dmsk !== 0xffffffff || r.invDst || r.smsk !== 0 || r.invSrc || r.src !== 0) return null;
+  if (r.dmsk !== -1 || r.invDst || r.smsk !== 0 || r.invSrc || r.src !== 0) return null;
   if (r.inIface !== null || r.outIface !== null || r.frag !== 0 || r.invProto) return null;
   if (r.proto !== 6 && r.proto !== 17) return null;
   if (mapVerdict(r.target) === null) return null;
@@ -35,7 +35,7 @@ export function serviceRuleKey(r: Rule): ServiceKey | null {
     if ((s.flgMask ?? 0) !== 0 || s.invFlags) return null;
     port = s.dpts[0];
   }
-  return port < 0 ? null : { daddr: r.dst, proto: r.proto, port };
+  return port < 0 ? null : { daddr: r.dst >>> 0, proto: r.proto, port };
 }
 
 export interface SegmentPlan {
