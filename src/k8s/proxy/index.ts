@@ -11,3 +11,4 @@ export * from "./nft-print.js";
 export * from "./nftables.js";
 export * from "./servicemap.js";
 export * from "./sha256.js";
+export * from "./textwriter.js";

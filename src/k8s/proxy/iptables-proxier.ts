@@ -23,16 +23,66 @@ export function snapshot(services: Iterable<ProxyService>, slices: Iterable<Endp
   return { ports, endpoints: endpointsMap(slices, nodeName) };
 }
 
-/** What changed per Service ("namespace/name") between two snapshots: its ports or their endpoints. */
-export function fingerprints(s: ProxierSnapshot): Map<string, string> {
-  const out = new Map<string, string>();
+/** A snapshot's service ports and their endpoints, per Service ("namespace/name"). */
+function byService(s: ProxierSnapshot): Map<string, ServicePortInfo[]> {
+  const out = new Map<string, ServicePortInfo[]>();
   for (const sp of s.ports) {
     const k = `${sp.namespace}/${sp.name}`;
-    const eps = s.endpoints.get(sp.key) ?? [];
-    let line = `${sp.key}|${sp.clusterIP}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.loadBalancerVIPs}|${sp.loadBalancerSourceRanges}|${+sp.clientIPAffinity}${sp.stickyMaxAgeSeconds}|${+sp.externalPolicyLocal}${+sp.internalPolicyLocal}|${sp.healthCheckNodePort}|`;
-    for (const e of eps) line += `${e.endpoint},${+e.isLocal}${+e.ready}${+e.serving}${+e.terminating};`;
-    out.set(k, (out.get(k) ?? "") + line);
+    const l = out.get(k);
+    if (l === undefined) out.set(k, [sp]);
+    else l.push(sp);
   }
+  return out;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The fields of a service port that its rules are written from. */
+function samePort(a: ServicePortInfo, b: ServicePortInfo): boolean {
+  return (
+    a === b ||
+    (a.key === b.key &&
+      a.clusterIP === b.clusterIP &&
+      a.port === b.port &&
+      a.nodePort === b.nodePort &&
+      sameList(a.externalIPs, b.externalIPs) &&
+      sameList(a.loadBalancerVIPs, b.loadBalancerVIPs) &&
+      sameList(a.loadBalancerSourceRanges, b.loadBalancerSourceRanges) &&
+      a.clientIPAffinity === b.clientIPAffinity &&
+      a.stickyMaxAgeSeconds === b.stickyMaxAgeSeconds &&
+      a.externalPolicyLocal === b.externalPolicyLocal &&
+      a.internalPolicyLocal === b.internalPolicyLocal &&
+      a.healthCheckNodePort === b.healthCheckNodePort)
+  );
+}
+
+const sameEndpoint = (a: EndpointInfo, b: EndpointInfo): boolean =>
+  a === b || (a.endpoint === b.endpoint && a.isLocal === b.isLocal && a.ready === b.ready && a.serving === b.serving && a.terminating === b.terminating);
+
+function sameEndpoints(a: readonly EndpointInfo[] | undefined, b: readonly EndpointInfo[] | undefined): boolean {
+  if (a === b) return true;
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((e, i) => sameEndpoint(e, y[i]));
+}
+
+/**
+ * The Services ("namespace/name") whose ports or endpoints differ between two snapshots, or that
+ * are in only one of them: the ones a partial sync rewrites (serviceChanges/endpointsChanges).
+ */
+export function changedServices(prev: ProxierSnapshot, next: ProxierSnapshot): Set<string> {
+  const before = byService(prev);
+  const after = byService(next);
+  const out = new Set<string>();
+  for (const [k, ports] of after) {
+    const old = before.get(k);
+    const same =
+      old !== undefined &&
+      old.length === ports.length &&
+      ports.every((sp, i) => samePort(sp, old[i]) && sameEndpoints(next.endpoints.get(sp.key), prev.endpoints.get(old[i].key)));
+    if (!same) out.add(k);
+  }
+  for (const k of before.keys()) if (!after.has(k)) out.add(k);
   return out;
 }
 
@@ -40,7 +90,8 @@ export class IptablesProxier {
   readonly names = new NameCache();
   readonly probs = new Probabilities();
   private needFullSync = true;
-  private last = new Map<string, string>();
+  /** The snapshot of the last sync, to tell which Services changed since. */
+  private last: ProxierSnapshot = { ports: [], endpoints: new Map() };
   /** The service chains on the node (what iptables-save would list). */
   private natChains = new Set<string>();
   private lastCleanup = Number.NEGATIVE_INFINITY;
@@ -63,11 +114,9 @@ export class IptablesProxier {
   }
 
   syncSnapshot(s: ProxierSnapshot): IptablesSyncResult {
-    const prints = fingerprints(s);
-    const updated = new Set<string>();
-    for (const [k, v] of prints) if (this.last.get(k) !== v) updated.add(k);
-    for (const k of this.last.keys()) if (!prints.has(k)) updated.add(k);
     const fullSync = this.needFullSync;
+    // A full sync rewrites every Service: no need to know which changed.
+    const updated = fullSync ? new Set<string>() : changedServices(this.last, s);
     const large = countEndpoints(s) > 1000;
     const now = this.now();
     const cleanup = !large || now - this.lastCleanup > SYNC_PERIOD_MS;
@@ -77,7 +126,7 @@ export class IptablesProxier {
       this.lastCleanup = now;
       this.natChains = r.activeNatChains;
     } else for (const c of r.activeNatChains) this.natChains.add(c);
-    this.last = prints;
+    this.last = s;
     this.needFullSync = false;
     this.lastResult = r;
     return r;

@@ -4,10 +4,10 @@
 
 import type { EndpointSlice } from "../model.js";
 import { masqueradeMarkOf, NodePortAddresses, type ProxierConfig } from "./config.js";
-import { LineBuffer } from "./linebuffer.js";
 import { ifLocal, ifNotLocal, isImplemented } from "./localdetector.js";
 import { isIptablesServiceChain, NameCache, Probabilities } from "./names.js";
 import { categorizeEndpoints, type EndpointInfo, endpointsMap, externallyAccessible, type ProxyService, type ServicePortInfo, servicePorts, usesClusterEndpoints, usesLocalEndpoints } from "./servicemap.js";
+import { TextWriter } from "./textwriter.js";
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments ("large cluster mode"). */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -40,12 +40,21 @@ export interface IptablesSyncResult {
 
 const q = (s: string): string => `"${s}"`;
 
-/** One sync's output buffers: chain lines and rules, per table. */
+/** Bytes per endpoint in the nat table's chain lines and rules, to size the buffers once. */
+const NAT_CHAIN_BYTES_PER_ENDPOINT = 40;
+const NAT_RULE_BYTES_PER_ENDPOINT = 320;
+
+/** One sync's output: chain lines and rules, per table. */
 class Buffers {
-  readonly filterChains = new LineBuffer();
-  readonly filterRules = new LineBuffer();
-  readonly natChains = new LineBuffer();
-  readonly natRules = new LineBuffer();
+  readonly filterChains = new TextWriter(1 << 12);
+  readonly filterRules = new TextWriter();
+  readonly natChains: TextWriter;
+  readonly natRules: TextWriter;
+
+  constructor(endpoints: number) {
+    this.natChains = new TextWriter(Math.max(1 << 16, endpoints * NAT_CHAIN_BYTES_PER_ENDPOINT));
+    this.natRules = new TextWriter(Math.max(1 << 16, endpoints * NAT_RULE_BYTES_PER_ENDPOINT));
+  }
 }
 
 /**
@@ -66,27 +75,26 @@ export function syncIptablesRules(
   const nodePortAddresses = new NodePortAddresses(cfg.nodePortAddresses, cfg.nodeIPs);
   const localhostNodePorts = (cfg.localhostNodePorts ?? true) && nodePortAddresses.containsIPv4Loopback();
   const nfacct = cfg.nfacct ?? false;
-  const b = new Buffers();
-  for (const c of ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL"]) b.filterChains.push(`:${c} - [0:0]`);
-  for (const c of ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"]) b.natChains.push(`:${c} - [0:0]`);
-  b.natRules.push(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
+  let totalEndpoints = 0;
+  for (const sp of ports) totalEndpoints += endpoints.get(sp.key)?.length ?? 0;
+  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+  const b = new Buffers(totalEndpoints);
+  for (const c of ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL"]) b.filterChains.line(`:${c} - [0:0]`);
+  for (const c of ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"]) b.natChains.line(`:${c} - [0:0]`);
+  b.natRules.line(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the mark so a packet that re-traverses the stack is not masqueraded twice.
-  b.natRules.push(`-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`);
-  b.natRules.push(`-A KUBE-POSTROUTING -m comment --comment ${q("kubernetes service traffic requiring SNAT")} -j MASQUERADE${(cfg.randomFully ?? true) ? " --random-fully" : ""}`);
-  b.natRules.push(`-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`);
+  b.natRules.line(`-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`);
+  b.natRules.line(`-A KUBE-POSTROUTING -m comment --comment ${q("kubernetes service traffic requiring SNAT")} -j MASQUERADE${(cfg.randomFully ?? true) ? " --random-fully" : ""}`);
+  b.natRules.line(`-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`);
   if (localhostNodePorts) {
     // route_localnet's hole (issue 90259), closed as kubelet closes it.
-    b.filterChains.push(":KUBE-FIREWALL - [0:0]");
-    b.filterRules.push(
+    b.filterChains.line(":KUBE-FIREWALL - [0:0]");
+    b.filterRules.line(
       `-A KUBE-FIREWALL -m comment --comment ${q("block incoming localnet connections")} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
     );
   }
 
   const activeNatChains = new Set<string>();
-  let totalEndpoints = 0;
-  for (const sp of ports) totalEndpoints += endpoints.get(sp.key)?.length ?? 0;
-  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
-  const comment = (text: string): string => (largeClusterMode ? "" : ` -m comment --comment ${text}`);
 
   for (const sp of ports) {
     const proto = sp.proto;
@@ -139,41 +147,41 @@ export function syncIptablesRules(
 
     // Capture the clusterIP.
     if (hasInternalEndpoints)
-      b.natRules.push(`-A KUBE-SERVICES -m comment --comment ${q(`${name} cluster IP`)} ${match} -d ${sp.clusterIP} ${dport} -j ${internalTrafficChain}`);
-    else b.filterRules.push(`-A KUBE-SERVICES -m comment --comment ${internalFilterComment} ${match} -d ${sp.clusterIP} ${dport} -j ${internalFilterTarget}`);
+      b.natRules.line(`-A KUBE-SERVICES -m comment --comment ${q(`${name} cluster IP`)} ${match} -d ${sp.clusterIP} ${dport} -j ${internalTrafficChain}`);
+    else b.filterRules.line(`-A KUBE-SERVICES -m comment --comment ${internalFilterComment} ${match} -d ${sp.clusterIP} ${dport} -j ${internalFilterTarget}`);
 
     // Capture externalIPs.
     for (const ip of sp.externalIPs) {
-      if (hasEndpoints) b.natRules.push(`-A KUBE-SERVICES -m comment --comment ${q(`${name} external IP`)} ${match} -d ${ip} ${dport} -j ${externalTrafficChain}`);
-      if (!hasExternalEndpoints) b.filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${match} -d ${ip} ${dport} -j ${externalFilterTarget}`);
+      if (hasEndpoints) b.natRules.line(`-A KUBE-SERVICES -m comment --comment ${q(`${name} external IP`)} ${match} -d ${ip} ${dport} -j ${externalTrafficChain}`);
+      if (!hasExternalEndpoints) b.filterRules.line(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${match} -d ${ip} ${dport} -j ${externalFilterTarget}`);
     }
 
     // Capture load-balancer ingress.
     for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) b.natRules.push(`-A KUBE-SERVICES -m comment --comment ${q(`${name} loadbalancer IP`)} ${match} -d ${ip} ${dport} -j ${loadBalancerTrafficChain}`);
+      if (hasEndpoints) b.natRules.line(`-A KUBE-SERVICES -m comment --comment ${q(`${name} loadbalancer IP`)} ${match} -d ${ip} ${dport} -j ${loadBalancerTrafficChain}`);
       if (usesFWChain)
-        b.filterRules.push(`-A KUBE-PROXY-FIREWALL -m comment --comment ${q(`${name} traffic not accepted by ${chains.fw}`)} ${match} -d ${ip} ${dport} -j DROP`);
+        b.filterRules.line(`-A KUBE-PROXY-FIREWALL -m comment --comment ${q(`${name} traffic not accepted by ${chains.fw}`)} ${match} -d ${ip} ${dport} -j DROP`);
     }
     if (!hasExternalEndpoints)
       for (const ip of sp.loadBalancerVIPs)
-        b.filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${match} -d ${ip} ${dport} -j ${externalFilterTarget}`);
+        b.filterRules.line(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${match} -d ${ip} ${dport} -j ${externalFilterTarget}`);
 
     // Capture nodeports (not subject to loadBalancerSourceRanges).
     if (sp.nodePort !== 0) {
       if (hasEndpoints) {
         if (localhostNodePorts && nfacct)
-          b.natRules.push(
+          b.natRules.line(
             `-A KUBE-NODEPORTS -m comment --comment ${name} ${match} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORTS_NFACCT} -j ${externalTrafficChain}`,
           );
-        b.natRules.push(`-A KUBE-NODEPORTS -m comment --comment ${name} ${match} --dport ${sp.nodePort} -j ${externalTrafficChain}`);
+        b.natRules.line(`-A KUBE-NODEPORTS -m comment --comment ${name} ${match} --dport ${sp.nodePort} -j ${externalTrafficChain}`);
       }
       if (!hasExternalEndpoints)
-        b.filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL ${match} --dport ${sp.nodePort} -j ${externalFilterTarget}`);
+        b.filterRules.line(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL ${match} --dport ${sp.nodePort} -j ${externalFilterTarget}`);
     }
 
     // Capture healthCheckNodePorts, local endpoints or not.
     if (sp.healthCheckNodePort !== 0)
-      b.filterRules.push(`-A KUBE-NODEPORTS -m comment --comment ${q(`${name} health check node port`)} -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
+      b.filterRules.line(`-A KUBE-NODEPORTS -m comment --comment ${q(`${name} health check node port`)} -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
 
     // Unchanged services' chains are left as they are, but still in use. (kube-proxy writes them to
     // a discarding buffer, for its metrics; only the chain names are needed here.)
@@ -190,63 +198,83 @@ export function syncIptablesRules(
 
     if (hasInternalEndpoints) {
       const args = `-m comment --comment ${q(`${name} cluster IP`)} ${match} -d ${sp.clusterIP} ${dport}`;
-      if (cfg.masqueradeAll) natRules.push(`-A ${internalTrafficChain} ${args} -j KUBE-MARK-MASQ`);
+      if (cfg.masqueradeAll) natRules.line(`-A ${internalTrafficChain} ${args} -j KUBE-MARK-MASQ`);
       // Masquerade off-cluster traffic to a service VIP: it may bounce off-node.
-      else if (isImplemented(det)) natRules.push(`-A ${internalTrafficChain} ${args} ${ifNotLocal(det).join(" ")} -j KUBE-MARK-MASQ`);
+      else if (isImplemented(det)) natRules.line(`-A ${internalTrafficChain} ${args} ${ifNotLocal(det).join(" ")} -j KUBE-MARK-MASQ`);
     }
 
     if (usesExternalTrafficChain) {
-      natChains.push(`:${externalTrafficChain} - [0:0]`);
+      natChains.line(`:${externalTrafficChain} - [0:0]`);
       activeNatChains.add(externalTrafficChain);
       if (!sp.externalPolicyLocal) {
-        natRules.push(`-A ${externalTrafficChain} -m comment --comment ${q(`masquerade traffic for ${name} external destinations`)} -j KUBE-MARK-MASQ`);
+        natRules.line(`-A ${externalTrafficChain} -m comment --comment ${q(`masquerade traffic for ${name} external destinations`)} -j KUBE-MARK-MASQ`);
       } else {
         // Pod traffic to an external destination is subject to neither policy (as if it went out to the LB and back).
         if (isImplemented(det))
-          natRules.push(`-A ${externalTrafficChain} -m comment --comment ${q(`pod traffic for ${name} external destinations`)} ${ifLocal(det).join(" ")} -j ${chains.svc}`);
+          natRules.line(`-A ${externalTrafficChain} -m comment --comment ${q(`pod traffic for ${name} external destinations`)} ${ifLocal(det).join(" ")} -j ${chains.svc}`);
         // Host traffic still needs masquerade: the LB IP is local, so it would be the source.
-        natRules.push(`-A ${externalTrafficChain} -m comment --comment ${q(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
-        natRules.push(`-A ${externalTrafficChain} -m comment --comment ${q(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`);
+        natRules.line(`-A ${externalTrafficChain} -m comment --comment ${q(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+        natRules.line(`-A ${externalTrafficChain} -m comment --comment ${q(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`);
       }
-      if (hasExternalEndpoints) natRules.push(`-A ${externalTrafficChain} -j ${externalPolicyChain}`);
+      if (hasExternalEndpoints) natRules.line(`-A ${externalTrafficChain} -j ${externalPolicyChain}`);
     }
 
     if (usesFWChain) {
-      natChains.push(`:${chains.fw} - [0:0]`);
+      natChains.line(`:${chains.fw} - [0:0]`);
       activeNatChains.add(chains.fw);
       const args = `-A ${chains.fw} -m comment --comment ${q(`${name} loadbalancer IP`)}`;
       let allowFromNode = false;
       const nodeIP = cfg.nodeIPs[0];
       for (const cidr of sp.loadBalancerSourceRanges) {
-        natRules.push(`${args} -s ${cidr} -j ${externalTrafficChain}`);
+        natRules.line(`${args} -s ${cidr} -j ${externalTrafficChain}`);
         if (nodeIP !== undefined && new NodePortAddresses([cidr], []).matches(nodeIP)) allowFromNode = true;
       }
       // A node reaching its own VIP-like LB loops back with the VIP as source.
-      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) natRules.push(`${args} -s ${ip} -j ${externalTrafficChain}`);
+      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) natRules.line(`${args} -s ${ip} -j ${externalTrafficChain}`);
       // What reaches the end was not DNATed, so KUBE-PROXY-FIREWALL drops it.
-      natRules.push(`-A ${chains.fw} -m comment --comment ${q(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
+      natRules.line(`-A ${chains.fw} -m comment --comment ${q(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
     }
 
     if (usesClusterPolicyChain) {
-      natChains.push(`:${chains.svc} - [0:0]`);
+      natChains.line(`:${chains.svc} - [0:0]`);
       activeNatChains.add(chains.svc);
       writeServiceToEndpointRules(natRules, sp, chains.svc, clusterEndpoints, sepOf, probs, largeClusterMode);
     }
     if (usesLocalPolicyChain) {
-      natChains.push(`:${chains.svl} - [0:0]`);
+      natChains.line(`:${chains.svl} - [0:0]`);
       activeNatChains.add(chains.svl);
       writeServiceToEndpointRules(natRules, sp, chains.svl, localEndpoints, sepOf, probs, largeClusterMode);
     }
 
+    // Per endpoint, written piece by piece: no string is made for these 300k lines.
+    const sepComment = largeClusterMode ? "" : ` -m comment --comment ${name}`;
+    const dnat = ` ${match} -j DNAT --to-destination `;
     for (const ep of cat.allReachable) {
       const sep = sepOf(ep.endpoint);
-      natChains.push(`:${sep} - [0:0]`);
+      natChains.str(":");
+      natChains.str(sep);
+      natChains.str(" - [0:0]");
+      natChains.nl();
       activeNatChains.add(sep);
-      const head = `-A ${sep}${comment(name)}`;
       // Hairpin: a pod reaching its own Service is masqueraded so the reply comes back through the node.
-      natRules.push(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
-      const affinity = sp.clientIPAffinity ? ` -m recent --name ${sep} --set` : "";
-      natRules.push(`${head}${affinity} ${match} -j DNAT --to-destination ${ep.endpoint}`);
+      natRules.str("-A ");
+      natRules.str(sep);
+      natRules.str(sepComment);
+      natRules.str(" -s ");
+      natRules.str(ep.ip);
+      natRules.str(" -j KUBE-MARK-MASQ");
+      natRules.nl();
+      natRules.str("-A ");
+      natRules.str(sep);
+      natRules.str(sepComment);
+      if (sp.clientIPAffinity) {
+        natRules.str(" -m recent --name ");
+        natRules.str(sep);
+        natRules.str(" --set");
+      }
+      natRules.str(dnat);
+      natRules.str(ep.endpoint);
+      natRules.nl();
     }
   }
 
@@ -255,8 +283,8 @@ export function syncIptablesRules(
   if (!opts.skipCleanup)
     for (const chain of opts.existingNatChains ?? []) {
       if (activeNatChains.has(chain) || !isIptablesServiceChain(chain)) continue;
-      b.natChains.push(`:${chain} - [0:0]`);
-      b.natRules.push(`-X ${chain}`);
+      b.natChains.line(`:${chain} - [0:0]`);
+      b.natRules.line(`-X ${chain}`);
       deletedChains.push(chain);
     }
 
@@ -264,36 +292,36 @@ export function syncIptablesRules(
   const nodePortsComment = q("kubernetes service nodeports; NOTE: this must be the last rule in this chain");
   if (nodePortAddresses.matchAll()) {
     const dest = localhostNodePorts ? "-m addrtype --dst-type LOCAL" : "-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8";
-    b.natRules.push(`-A KUBE-SERVICES -m comment --comment ${nodePortsComment} ${dest} -j KUBE-NODEPORTS`);
+    b.natRules.line(`-A KUBE-SERVICES -m comment --comment ${nodePortsComment} ${dest} -j KUBE-NODEPORTS`);
   } else {
     for (const ip of nodePortAddresses.nodeIPs(cfg.nodeIPs)) {
       if (ip.startsWith("127.") && !localhostNodePorts) continue;
-      b.natRules.push(`-A KUBE-SERVICES -m comment --comment ${nodePortsComment} -d ${ip} -j KUBE-NODEPORTS`);
+      b.natRules.line(`-A KUBE-SERVICES -m comment --comment ${nodePortsComment} -d ${ip} -j KUBE-NODEPORTS`);
     }
   }
 
   // INVALID packets would reset connections unless nf_conntrack_tcp_be_liberal is set (issues 74839, 117924).
   if (!cfg.conntrackTCPLiberal)
-    b.filterRules.push(`-A KUBE-FORWARD -m conntrack --ctstate INVALID${nfacct ? ` -m nfacct --nfacct-name ${CT_STATE_INVALID_NFACCT}` : ""} -j DROP`);
+    b.filterRules.line(`-A KUBE-FORWARD -m conntrack --ctstate INVALID${nfacct ? ` -m nfacct --nfacct-name ${CT_STATE_INVALID_NFACCT}` : ""} -j DROP`);
   // Forward what kube-proxy marked (NodePort traffic) even if FORWARD's policy is DROP, and the rest of its connection.
-  b.filterRules.push(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding rules")} -m mark --mark ${mark}/${mark} -j ACCEPT`);
-  b.filterRules.push(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding conntrack rule")} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+  b.filterRules.line(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding rules")} -m mark --mark ${mark}/${mark} -j ACCEPT`);
+  b.filterRules.line(`-A KUBE-FORWARD -m comment --comment ${q("kubernetes forwarding conntrack rule")} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
-  // One join over every chunk: the 30 MB text of a large sync is copied once.
-  const parts = ["*filter"];
-  b.filterChains.appendTo(parts);
-  b.filterRules.appendTo(parts);
-  parts.push("COMMIT", "*nat");
-  b.natChains.appendTo(parts);
-  b.natRules.appendTo(parts);
-  parts.push("COMMIT", "");
-  const text = parts.join("\n");
-  return { text, activeNatChains, deletedChains, largeClusterMode, filterRules: b.filterRules.length, natRules: b.natRules.length - deletedChains.length };
+  const filterHead = new TextWriter(16);
+  filterHead.line("*filter");
+  const natHead = new TextWriter(16);
+  natHead.line("COMMIT");
+  natHead.line("*nat");
+  const tail = new TextWriter(16);
+  tail.line("COMMIT");
+  // One copy of every buffer's bytes, decoded once: the 30 MB text of a large sync is one flat string.
+  const text = TextWriter.concat([filterHead, b.filterChains, b.filterRules, natHead, b.natChains, b.natRules, tail]);
+  return { text, activeNatChains, deletedChains, largeClusterMode, filterRules: b.filterRules.lines, natRules: b.natRules.lines - deletedChains.length };
 }
 
 /** writeServiceToEndpointRules: affinity checks first, then one probabilistic jump per endpoint. */
 function writeServiceToEndpointRules(
-  out: LineBuffer,
+  out: TextWriter,
   sp: ServicePortInfo,
   chain: string,
   endpoints: readonly EndpointInfo[],
@@ -301,19 +329,39 @@ function writeServiceToEndpointRules(
   probs: Probabilities,
   large: boolean,
 ): void {
-  const name = sp.nameString;
-  const head = (ep: EndpointInfo) => (large ? `-A ${chain}` : `-A ${chain} -m comment --comment ${q(`${name} -> ${ep.endpoint}`)}`);
-  if (sp.clientIPAffinity)
+  const commentHead = ` -m comment --comment "${sp.nameString} -> `;
+  const head = (ep: EndpointInfo): void => {
+    out.str("-A ");
+    out.str(chain);
+    if (large) return;
+    out.str(commentHead);
+    out.str(ep.endpoint);
+    out.str('"');
+  };
+  if (sp.clientIPAffinity) {
+    const affinity = ` --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j `;
     for (const ep of endpoints) {
       const sep = sepOf(ep.endpoint);
-      out.push(`${head(ep)} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`);
+      head(ep);
+      out.str(" -m recent --name ");
+      out.str(sep);
+      out.str(affinity);
+      out.str(sep);
+      out.nl();
     }
+  }
   const n = endpoints.length;
   for (let i = 0; i < n; i++) {
     const ep = endpoints[i];
-    const sep = sepOf(ep.endpoint);
+    head(ep);
     // The last (or only) endpoint is a guaranteed match.
-    out.push(i < n - 1 ? `${head(ep)} -m statistic --mode random --probability ${probs.get(n - i)} -j ${sep}` : `${head(ep)} -j ${sep}`);
+    if (i < n - 1) {
+      out.str(" -m statistic --mode random --probability ");
+      out.str(probs.get(n - i));
+    }
+    out.str(" -j ");
+    out.str(sepOf(ep.endpoint));
+    out.nl();
   }
 }
 

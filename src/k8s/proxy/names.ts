@@ -2,26 +2,30 @@
 // (portProtoHash, servicePortEndpointChainName, computeProbability) and pkg/proxy/nftables/proxier.go
 // (hashAndTruncate, servicePortChainNameBase, servicePortEndpointChainNameBase).
 
-import { sha256 } from "./sha256.js";
+import { sha256Words } from "./sha256.js";
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/** base32.StdEncoding's alphabet, as character codes. */
+const BASE32 = Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", (c) => c.charCodeAt(0));
+/** The codes of one name being made (reused: a name is made by one String.fromCharCode). */
+const codes: number[] = [];
+
+/** `prefix` + the first `chars` characters of base32.StdEncoding(sha256(s)), as one flat string. */
+export function hashName(prefix: string, s: string, chars: number): string {
+  const h = sha256Words(s);
+  codes.length = 0;
+  for (let i = 0; i < prefix.length; i++) codes.push(prefix.charCodeAt(i));
+  for (let k = 0, bit = 0; k < chars; k++, bit += 5) {
+    // Five bits from `bit` on, big-endian: within one word, or across two.
+    const w = bit >> 5;
+    const o = bit & 31;
+    const v = o <= 27 ? h[w] >>> (27 - o) : (h[w] << (o - 27)) | (h[w + 1] >>> (59 - o));
+    codes.push(BASE32[v & 31]);
+  }
+  return String.fromCharCode.apply(null, codes);
+}
 
 /** The first `chars` characters of base32.StdEncoding(sha256(s)). */
-export function sha256Base32(s: string, chars: number): string {
-  const d = sha256(s);
-  let out = "";
-  let bits = 0;
-  let acc = 0;
-  for (let i = 0; i < d.length && out.length < chars; i++) {
-    acc = ((acc << 8) | d[i]) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < chars) {
-      out += BASE32[(acc >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
+export const sha256Base32 = (s: string, chars: number): string => hashName("", s, chars);
 
 export const IPT_PREFIX = { svc: "KUBE-SVC-", svl: "KUBE-SVL-", fw: "KUBE-FW-", ext: "KUBE-EXT-", sep: "KUBE-SEP-" } as const;
 
@@ -41,7 +45,7 @@ export function iptablesServiceChains(servicePortName: string, protocol: string)
 
 /** servicePortEndpointChainName: KUBE-SEP- + 16 base32 characters of sha256(servicePortName + protocol + "ip:port"). */
 export const iptablesEndpointChain = (servicePortName: string, protocol: string, endpoint: string): string =>
-  IPT_PREFIX.sep + sha256Base32(servicePortName + protocol + endpoint, 16);
+  hashName(IPT_PREFIX.sep, servicePortName + protocol + endpoint, 16);
 
 /** isServiceChainName: the chains kube-proxy owns and may delete when stale. */
 export const isIptablesServiceChain = (chain: string): boolean =>

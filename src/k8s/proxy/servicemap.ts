@@ -111,39 +111,53 @@ export function servicePorts(services: Iterable<ProxyService>): ServicePortInfo[
 /** The service name an EndpointSlice belongs to (its kubernetes.io/service-name label). */
 const sliceService = (s: EndpointSlice): string | undefined => s.serviceName ?? s.metadata.labels["kubernetes.io/service-name"];
 
+const byEndpoint = (a: EndpointInfo, b: EndpointInfo): number => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0);
+
+/**
+ * One service port's endpoints in the order EndpointSliceCache gives them: sorted by "ip:port",
+ * and for an "ip:port" seen more than once, the first entry unless a later one is not
+ * terminating (the last such wins). The sort is stable, so duplicates stay in the order seen.
+ */
+function sortAndDedupe(list: EndpointInfo[]): EndpointInfo[] {
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1].endpoint < list[i].endpoint;
+  if (sorted) return list;
+  list.sort(byEndpoint);
+  const out: EndpointInfo[] = [];
+  for (const e of list) {
+    const last = out.length - 1;
+    if (last >= 0 && out[last].endpoint === e.endpoint) {
+      if (!e.terminating) out[last] = e;
+    } else out.push(e);
+  }
+  return out;
+}
+
 /**
  * Endpoints per service port key, as EndpointSliceCache builds them: each slice port (name,
  * number, protocol) × each endpoint's first address, deduplicated by "ip:port" (a running pod
  * wins over a terminating one), sorted by that string.
  */
 export function endpointsMap(slices: Iterable<EndpointSlice>, nodeName: string): Map<string, EndpointInfo[]> {
-  const sets = new Map<string, Map<string, EndpointInfo>>();
+  const out = new Map<string, EndpointInfo[]>();
   for (const slice of slices) {
     const svcName = sliceService(slice);
     if (svcName === undefined || slice.addressType !== "IPv4") continue;
     for (const port of slice.ports) {
       if (port.port === undefined || port.port === 0) continue;
       const key = svcKey(slice.metadata.namespace, svcName, port.name, port.protocol);
-      let set = sets.get(key);
-      if (set === undefined) sets.set(key, (set = new Map()));
+      let list = out.get(key);
       for (const ep of slice.endpoints) {
         if (ep.addresses.length === 0) continue;
         const ip = ep.addresses[0];
-        const endpoint = `${ip}:${port.port}`;
         const { ready, serving, terminating } = ep.conditions;
-        if (set.has(endpoint) && terminating) continue;
-        set.set(endpoint, { ip, port: port.port, endpoint, isLocal: nodeName !== "" && ep.nodeName === nodeName, ready, serving, terminating });
+        const e: EndpointInfo = { ip, port: port.port, endpoint: `${ip}:${port.port}`, isLocal: nodeName !== "" && ep.nodeName === nodeName, ready, serving, terminating };
+        if (list === undefined) out.set(key, (list = [e]));
+        else list.push(e);
       }
     }
   }
-  const out = new Map<string, EndpointInfo[]>();
-  for (const [key, set] of sets) {
-    if (set.size === 0) continue;
-    out.set(
-      key,
-      [...set.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)),
-    );
-  }
+  for (const [key, list] of out) out.set(key, sortAndDedupe(list));
   return out;
 }
 
