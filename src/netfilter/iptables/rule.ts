@@ -58,9 +58,11 @@ interface TargetSlot {
  */
 export interface ParseCache {
   readonly matches: Map<string, readonly MatchInstance[]>;
+  /** `-j CHAIN` targets by chain name (a RuleTarget is read-only: 100k SEP rules jump to KUBE-MARK-MASQ). */
+  readonly jumps: Map<string, RuleTarget>;
 }
 
-export const newParseCache = (): ParseCache => ({ matches: new Map() });
+export const newParseCache = (): ParseCache => ({ matches: new Map(), jumps: new Map() });
 
 /** An extension's error without a token gets the option it was parsing (withToken in the old parser). */
 function located(e: unknown, token: string): unknown {
@@ -225,7 +227,13 @@ export function parseRuleInto(
             target = { kind: "ext", ext, spec: targetSlot.spec };
           } else {
             if (arg.length > MAX_CHAIN_NAME || arg.startsWith("-")) fail(`invalid target name "${arg}"`, arg, "ACCEPT, DROP, RETURN, a target or a chain name");
-            target = { kind: "jump", chain: arg, goto: std === S_GOTO };
+            const goto = std === S_GOTO;
+            const shared = goto || cache === null ? undefined : cache.jumps.get(arg);
+            if (shared !== undefined) target = shared;
+            else {
+              target = { kind: "jump", chain: arg, goto };
+              if (!goto && cache !== null) cache.jumps.set(arg, target);
+            }
           }
         }
       }
