@@ -3,6 +3,7 @@
 // drivers/net/vxlan/vxlan_core.c (vxlan_xmit_one, vxlan_rcv) with an IPv4 underlay.
 
 import { ethernet, type Ipv4Addr, ipv4, type MacAddr, onesSum, udp, vxlan } from "../wire/index.js";
+import { ethFlowHash, flowSrcPort, ipv4FlowHashView } from "./flowhash.js";
 import type { Packet } from "./packet.js";
 
 /** Outer header offsets relative to the new head (Ethernet 0, IPv4 14, UDP 34, VXLAN 42). */
@@ -82,8 +83,10 @@ export interface VxlanTemplate {
   readonly tos: number;
   /** Identification of the last packet sent; the next one uses ipId + 1. */
   ipId: number;
-  /** `bytes` as TEMPLATE_WORDS big-endian 32-bit words and a final 16-bit one: what vxlanEncap writes. */
+  /** `bytes` as TEMPLATE_WORDS big-endian 32-bit words and a final 16-bit one: the DataView path's stores. */
   readonly words: Int32Array;
+  /** The first 4 * TEMPLATE_WORDS bytes of `bytes` as host-order words: the aligned path's stores. */
+  readonly hostWords: Int32Array;
 }
 
 /** Builds the template (cold path: once per tunnel endpoint, or when the next hop's MAC changes). */
@@ -121,6 +124,7 @@ export function vxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
   return {
     bytes: b,
     words,
+    hostWords: new Int32Array(b.buffer, b.byteOffset, TEMPLATE_WORDS),
     ipSum: onesSum(b, O_IP, O_UDP),
     vni: spec.vni,
     port,
@@ -132,68 +136,10 @@ export function vxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
   };
 }
 
-/**
- * A 32-bit hash of three words and a seed (MurmurHash3's mixing: multiply, rotate, fmix32). Linux
- * keys its flow hash with a random per-boot secret (siphash), so no value of it can be reproduced;
- * this one is seeded from the scenario and costs a few multiplies.
- */
-export function flowHash3(a: number, b: number, c: number, seed: number): number {
-  let h = Math.imul(a ^ seed, 0xcc9e2d51);
-  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ b;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) ^ c;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-const u32at = (b: Uint8Array, i: number): number => (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
-
-/**
- * Flow hash of an inner IPv4 packet at b[ip, end): addresses, protocol and, for TCP and UDP when not
- * a fragment, the ports: the keys the flow dissector feeds skb_get_hash.
- */
-function ipv4FlowHash(b: Uint8Array, ip: number, end: number, seed: number): number {
-  const proto = b[ip + 9];
-  let c = proto;
-  if (proto === 6 || proto === 17) {
-    const l4 = ip + ((b[ip] & 0x0f) << 2);
-    if (((b[ip + 6] & 0x3f) | b[ip + 7]) === 0 && l4 + 4 <= end) c ^= u32at(b, l4);
-  }
-  return flowHash3(u32at(b, ip + 12), u32at(b, ip + 16), c, seed);
-}
-
-/**
- * ipv4FlowHash read through the packet's DataView (vxlanEncap's path): one bounds check per word
- * instead of four byte reads. The same keys and result as ipv4FlowHash (a property test holds them equal).
- */
-function ipv4FlowHashView(v: DataView, ip: number, end: number, seed: number): number {
-  const proto = v.getUint8(ip + 9);
-  let c = proto;
-  if (proto === 6 || proto === 17) {
-    const l4 = ip + ((v.getUint8(ip) & 0x0f) << 2);
-    if ((v.getUint16(ip + 6) & 0x3fff) === 0 && l4 + 4 <= end) c ^= v.getInt32(l4);
-  }
-  return flowHash3(v.getInt32(ip + 12), v.getInt32(ip + 16), c, seed);
-}
-
-/** udp_flow_src_port's fallback for frames without a flow: jhash(skb->data, 12, protocol), MACs and EtherType. */
-const ethFlowHash = (b: Uint8Array, o: number, seed: number): number =>
-  flowHash3(u32at(b, o), u32at(b, o + 4), u32at(b, o + 8), seed ^ ((b[o + 12] << 8) | b[o + 13]));
-
-/** The flow hash of the inner Ethernet frame at b[o, o+len), as vxlanEncap computes it. */
-export function innerFlowHash(b: Uint8Array, o: number, len: number, seed: number): number {
-  if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && len >= INNER_IPV4_MIN) return ipv4FlowHash(b, o + ETH_HLEN, o + len, seed);
-  return ethFlowHash(b, o, seed);
-}
-
-/**
- * net/ipv4/udp.c:udp_flow_src_port: folds the hash (hash ^= hash << 16) and scales it into
- * [min, max) as ((u64)hash * (max - min)) >> 32, here in 32-bit integer steps.
- */
-export function flowSrcPort(hash: number, min: number, max: number): number {
-  const h = hash ^ (hash << 16);
-  const range = max - min;
-  return ((((h >>> 16) * range + (((h & 0xffff) * range) >>> 16)) >>> 16) + min) | 0;
-}
+/** The host stores a 32-bit word's low byte first (x86, arm64): the aligned path's word layout. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** A 16-bit field as it sits in a little-endian host word: its two bytes swapped. */
+const swap16 = (x: number): number => ((x & 0xff) << 8) | (x >>> 8);
 
 /**
  * Encapsulates the frame in pkt (the inner Ethernet frame at pkt.head) for the template's tunnel:
@@ -203,20 +149,24 @@ export function flowSrcPort(hash: number, min: number, max: number): number {
  * inner flow. The outer UDP checksum stays 0 (Linux's IPv4 default, noudpcsum). Returns the new
  * head. Too little headroom is a programmer error (push throws).
  *
- * `flowHash` (uint32), when given, stands for a cached skb->hash (e.g. kept in the conntrack
- * entry) and skips hashing the inner headers; by default the inner flow is hashed.
+ * The source port comes from pkt.hash when set (skb->hash: a socket's sk_txhash, or an earlier
+ * skb_get_hash); otherwise the inner flow is hashed and the hash kept in pkt.hash, as
+ * skb_get_hash caches it. Where the outer head is 4-aligned (the inner Ethernet header at 2 mod 4,
+ * as a socket's frames are laid out: NET_IP_ALIGN) on a little-endian host, the template goes in
+ * as aligned Int32Array stores; elsewhere through the DataView. The bytes are the same.
  */
-export function vxlanEncap(pkt: Packet, t: VxlanTemplate, flowHash = -1): number {
+export function vxlanEncap(pkt: Packet, t: VxlanTemplate): number {
   const o = pkt.head;
   const innerLen = pkt.tail - o;
+  const b = pkt.buf;
   const v = pkt.view;
   let ecn = 0;
-  let hash = flowHash;
+  let hash = pkt.hash;
   if (innerLen >= INNER_IPV4_MIN && v.getUint16(o + 12) === 0x0800) {
     ecn = v.getUint8(o + ETH_HLEN + 1) & 3;
     if (ecn === 3) ecn = 2;
-    if (hash < 0) hash = ipv4FlowHashView(v, o + ETH_HLEN, o + innerLen, t.hashSeed);
-  } else if (hash < 0) hash = ethFlowHash(pkt.buf, o, t.hashSeed);
+    if (hash === 0) pkt.hash = hash = ipv4FlowHashView(v, o + ETH_HLEN, o + innerLen, t.hashSeed) | 0;
+  } else if (hash === 0) pkt.hash = hash = ethFlowHash(b, o, t.hashSeed) | 0;
   const h = pkt.push(ENCAP);
   const totLen = innerLen + IP_OVER_INNER;
   const id = (t.ipId = (t.ipId + 1) & 0xffff);
@@ -225,27 +175,53 @@ export function vxlanEncap(pkt: Packet, t: VxlanTemplate, flowHash = -1): number
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = ~((sum & 0xffff) + (sum >>> 16)) & 0xffff;
   const sport = flowSrcPort(hash, t.srcPortMin, t.srcPortMax);
-  // The template word by word, each varying field merged into its word (zero in the template).
+  const udpLen = innerLen + UDP_OVER_INNER;
+  const words = pkt.words;
+  const k = h >> 2;
+  if ((h & 3) === 0 && k + TEMPLATE_WORDS <= words.length && LITTLE_ENDIAN) {
+    // The template's bytes as host words, each varying field byte-swapped into its place.
+    const w = t.hostWords;
+    words[k] = w[0];
+    words[k + 1] = w[1];
+    words[k + 2] = w[2];
+    words[k + W_TOS] = w[W_TOS] | (ecn << 24);
+    words[k + W_TOTLEN_ID] = swap16(totLen) | (swap16(id) << 16);
+    words[k + 5] = w[5];
+    words[k + W_CSUM] = w[W_CSUM] | swap16(sum);
+    words[k + 7] = w[7];
+    words[k + W_SPORT] = w[W_SPORT] | (swap16(sport) << 16);
+    words[k + W_UDP_LEN] = w[W_UDP_LEN] | (swap16(udpLen) << 16);
+    words[k + 10] = w[10];
+    words[k + 11] = w[11];
+    b[h + 4 * TEMPLATE_WORDS] = t.bytes[4 * TEMPLATE_WORDS];
+    b[h + 4 * TEMPLATE_WORDS + 1] = t.bytes[4 * TEMPLATE_WORDS + 1];
+  } else writeTemplateView(v, h, t.words, ecn, (totLen << 16) | id, sum, sport, udpLen);
+  pkt.l3 = h + O_IP;
+  pkt.l4 = h + O_UDP;
+  return h;
+}
+
+/**
+ * vxlanEncap's template write where the outer head is not 4-aligned: 13 big-endian DataView
+ * stores (half the cost of a `Uint8Array.set` of the 50 bytes), the varying fields merged in.
+ */
+function writeTemplateView(v: DataView, h: number, w: Int32Array, ecn: number, totLenId: number, sum: number, sport: number, udpLen: number): void {
   // All loads of the template come first: a store into the packet would make V8 check w again.
-  const w = t.words;
   const w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[W_TOS], w5 = w[5], w6 = w[W_CSUM], w7 = w[7];
   const w8 = w[W_SPORT], w9 = w[W_UDP_LEN], w10 = w[10], w11 = w[11], w12 = w[TEMPLATE_WORDS];
   v.setInt32(h, w0);
   v.setInt32(h + 4, w1);
   v.setInt32(h + 8, w2);
   v.setInt32(h + 4 * W_TOS, w3 | ecn);
-  v.setInt32(h + 4 * W_TOTLEN_ID, (totLen << 16) | id);
+  v.setInt32(h + 4 * W_TOTLEN_ID, totLenId);
   v.setInt32(h + 20, w5);
   v.setInt32(h + 4 * W_CSUM, w6 | (sum << 16));
   v.setInt32(h + 28, w7);
   v.setInt32(h + 4 * W_SPORT, w8 | sport);
-  v.setInt32(h + 4 * W_UDP_LEN, w9 | (innerLen + UDP_OVER_INNER));
+  v.setInt32(h + 4 * W_UDP_LEN, w9 | udpLen);
   v.setInt32(h + 40, w10);
   v.setInt32(h + 44, w11);
   v.setUint16(h + 4 * TEMPLATE_WORDS, w12);
-  pkt.l3 = h + O_IP;
-  pkt.l4 = h + O_UDP;
-  return h;
 }
 
 /** Why vxlanDecap refused a frame (negative, so a VNI ≥ 0 is success). */
@@ -270,6 +246,9 @@ export type VxlanDecapError = (typeof VxlanDecapError)[keyof typeof VxlanDecapEr
  * headers' layout, trims to the UDP length, pulls the 50 outer bytes so pkt.head is the inner
  * Ethernet frame, and returns the VNI; or returns a negative VxlanDecapError and leaves pkt as it
  * was. The outer IPv4 and UDP checksums are ip_rcv's and udp_rcv's job, before this (vxlan_rcv).
+ * The inner frame starts without a flow hash: vxlan_rcv's __iptunnel_pull_header keeps only a
+ * NIC's L4 hash of the outer packet (skb_clear_hash_if_not_l4), which no emulated NIC computes, so
+ * a hash cached by the sending node's vxlanEncap does not cross the wire.
  */
 export function vxlanDecap(pkt: Packet): number {
   const v = pkt.view;
@@ -294,5 +273,6 @@ export function vxlanDecap(pkt: Packet): number {
   pkt.head = h + ENCAP;
   pkt.l3 = -1;
   pkt.l4 = -1;
+  pkt.hash = 0;
   return w >>> 8;
 }

@@ -29,6 +29,11 @@ export class Packet {
   ctinfo = 0;
   /** Virtual time the frame was received or created, in nanoseconds. */
   tstamp = 0;
+  /**
+   * Flow hash (skb->hash), its 32 bits as a signed integer; 0 = not computed. vxlanEncap computes
+   * it when 0 and keeps it here, as skb_get_hash does; vxlanDecap clears it for the inner frame.
+   */
+  hash = 0;
   /** Trace notes gathered on the way (a pcapng comment); null when tracing is off. */
   notes: string[] | null = null;
   /** The pool this descriptor returns to on free(), or null for a one-off. */
@@ -39,10 +44,16 @@ export class Packet {
    * through it cost one call instead of two byte stores (the VXLAN hot path uses it).
    */
   readonly view: DataView;
+  /**
+   * The same bytes as host-order 32-bit words when the buffer starts 4-aligned (pooled buffers do),
+   * else empty: vxlanEncap writes its template with aligned word stores where the head allows.
+   */
+  readonly words: Int32Array;
 
   constructor(buf: Buffer) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.words = (buf.byteOffset & 3) === 0 ? new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2) : new Int32Array(0);
   }
 
   /** Length of the frame in bytes. */
@@ -101,6 +112,7 @@ export class Packet {
     this.ct = -1;
     this.ctinfo = 0;
     this.tstamp = 0;
+    this.hash = 0;
     this.notes = null;
     return this;
   }
@@ -118,6 +130,7 @@ export class Packet {
     p.ct = this.ct;
     p.ctinfo = this.ctinfo;
     p.tstamp = this.tstamp;
+    p.hash = this.hash;
     p.notes = this.notes ? this.notes.slice() : null;
     return p;
   }

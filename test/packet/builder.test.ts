@@ -217,18 +217,53 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
     );
   });
 
-  it("a cached flow hash replaces hashing the inner headers", () => {
-    const t = tmpl();
+  it("keeps the flow hash in pkt.hash (skb_get_hash) and uses one already there (sk_txhash)", () => {
+    const t = vxlanTemplate({ srcMac: 1, dstMac: 2, local: 1, remote: 2, vni: 7, hashSeed: 0x1234567 });
     const a = pingFrame();
-    const b = pingFrame();
+    expect(a.hash).toBe(0);
+    const want = innerFlowHash(a.buf, a.head, a.length, t.hashSeed);
     vxlanEncap(a, t);
-    vxlanEncap(b, t, innerFlowHash(b.buf, b.head, b.length, t.hashSeed));
-    expect(udp.srcPort(b.buf, b.head + 34)).toBe(udp.srcPort(a.buf, a.head + 34));
+    expect(a.hash >>> 0).toBe(want);
+    expect(udp.srcPort(a.buf, a.head + 34)).toBe(flowSrcPort(want, VXLAN_SRC_PORT_MIN, VXLAN_SRC_PORT_MAX));
+    // A clone carries it; decapsulation clears it (it does not cross the wire); reset clears it.
+    expect(a.clone().hash).toBe(a.hash);
+    expect(vxlanDecap(a)).toBe(7);
+    expect(a.hash).toBe(0);
+    // A hash already on the packet is used as it is, not recomputed from the inner headers.
+    for (const preset of [1, 0x9e3779b9 | 0, -1, 0x7fffffff]) {
+      const b = pingFrame();
+      b.hash = preset;
+      vxlanEncap(b, t);
+      expect(b.hash).toBe(preset);
+      expect(udp.srcPort(b.buf, b.head + 34)).toBe(flowSrcPort(preset, VXLAN_SRC_PORT_MIN, VXLAN_SRC_PORT_MAX));
+      b.free();
+    }
+    const c = pingFrame();
+    c.hash = 5;
+    c.free();
+    expect(pool.alloc().hash).toBe(0);
+  });
+
+  it("writes the same bytes at every alignment of the head and of the buffer", () => {
+    // 130 puts the outer head on a 4-byte boundary (the aligned word stores), the others do not.
+    const inner = bytes(pingFrame());
+    const outer = (p: Packet) => {
+      vxlanEncap(p, tmpl());
+      return bytes(p);
+    };
+    const want = outer(Packet.from(inner, 130));
+    for (const headroom of [128, 129, 131, 132, 50, 53]) expect(outer(Packet.from(inner, headroom))).toEqual(want);
+    // A buffer whose start is not 4-aligned has no word view: the DataView path.
+    const odd = new Packet(Buffer.alloc(2049).subarray(1)).reset(130);
+    expect(odd.words.length).toBe(0);
+    odd.buf.set(inner, 130);
+    odd.tail = 130 + inner.length;
+    expect(outer(odd)).toEqual(want);
   });
 
   it("hashes the inner flow as innerFlowHash does, for any IPv4 header (TCP/UDP ports, fragments, options, short frames)", () => {
-    // vxlanEncap reads the inner headers through the packet's DataView, innerFlowHash byte by
-    // byte: the two must agree on the source port of every frame.
+    // vxlanEncap decides for itself whether the inner frame is IPv4 and hashes it; innerFlowHash
+    // must agree with it on the source port of every frame.
     const inner = fc
       .tuple(fc.uint8Array({ minLength: 80, maxLength: 80 }), fc.integer({ min: 14, max: 80 }), fc.constantFrom(6, 17, 1, 47), fc.integer({ min: 0, max: 15 }), fc.boolean(), fc.integer({ min: 0, max: 3 }))
       .map(([b, len, proto, ihl, ipv4Type, frag]) => {
@@ -252,8 +287,9 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
         const t = vxlanTemplate({ srcMac: 1, dstMac: 2, local: 1, remote: 2, vni: 7, hashSeed: seed });
         const a = Packet.from(frame);
         const b = Packet.from(frame);
+        b.hash = innerFlowHash(frame, 0, frame.length, t.hashSeed) | 0;
         vxlanEncap(a, t);
-        vxlanEncap(b, t, innerFlowHash(frame, 0, frame.length, t.hashSeed));
+        vxlanEncap(b, t);
         expect(udp.srcPort(a.buf, a.head + 34)).toBe(udp.srcPort(b.buf, b.head + 34));
       }),
       { numRuns: 500 },
@@ -321,9 +357,10 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
         u32,
         u32,
         u16,
-        (inner, vni, local, remote, id) => {
+        fc.integer({ min: 50, max: 140 }),
+        (inner, vni, local, remote, id, headroom) => {
           const t = vxlanTemplate({ srcMac: 1, dstMac: 2, local, remote, vni, ipId: id });
-          const p = Packet.from(inner);
+          const p = Packet.from(inner, headroom);
           vxlanEncap(p, t);
           expect(p.length).toBe(inner.length + vxlan.VXLAN_ENCAP_LEN);
           expect(ipv4.verifyChecksum(p.buf, p.head + 14)).toBe(true);
@@ -331,7 +368,7 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
           expect(udp.check(p.buf, p.head + 34, p.tail)).toBeUndefined();
           expect(udp.dstPort(p.buf, p.head + 34)).toBe(vxlan.VXLAN_PORT_LINUX);
           expect(vxlanDecap(p)).toBe(vni);
-          expect(p.head).toBe(DEFAULT_HEADROOM);
+          expect(p.head).toBe(headroom);
           expect(bytes(p)).toEqual(inner);
         },
       ),
