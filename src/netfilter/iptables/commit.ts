@@ -50,7 +50,7 @@ function graphOf(st: StagedTable): Graph {
       if (tg.kind === "jump") {
         const dest = t.chains.get(tg.chain);
         if (owned) {
-          const line = st.lineOf(rules[k]);
+          const line = c.lines![k] || undefined;
           if (dest === undefined) throw new IptablesError(`Chain '${tg.chain}' does not exist`, { line, token: tg.chain, expected: `a chain declared with ":${tg.chain} - [0:0]" or -N` });
           if (dest.hook !== null) throw new IptablesError(`cannot jump to built-in chain ${dest.name}`, { line, token: dest.name, expected: "a user chain" });
         }
@@ -114,7 +114,7 @@ export function checkStaged(st: StagedTable): Graph {
     const owned = st.owns(c);
     const bad = (hooks[i] & ~g.allowed[i]) !== 0;
     if (!owned && !bad) continue;
-    for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], hooks[i], owned ? st.lineOf(c.rules[k]) : null);
+    for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], hooks[i], owned ? c.lines![k] || undefined : null);
   }
   return g;
 }

@@ -75,17 +75,19 @@ export interface Chain {
   /**
    * Bookkeeping of the iptables layer, kept on the chain rather than in side Maps keyed by chain
    * name (a restore of 100k chains would spend more on those lookups than on the rules):
-   * `stage`, the restore that owns the chain while it stages (see stage.ts); `idx`, its index in
-   * the commit's jump graph; `pc`, its first entry in the program last compiled from it.
+   * `stage`, the restore that owns the chain while it stages (see stage.ts) and `lines`, the
+   * input line of each of its rules then; `idx`, its index in the commit's jump graph; `pc`, its
+   * first entry in the program last compiled from it.
    */
   stage: object | null;
+  lines: number[] | null;
   idx: number;
   pc: number;
 }
 
 /** A chain object with its bookkeeping fields cleared (every chain has the same shape). */
 export function makeChain(name: string, hook: Hook | null, policy: Policy | null, rules: Rule[], pkts = 0, bytes = 0): Chain {
-  return { name, hook, policy, rules, pkts, bytes, stage: null, idx: -1, pc: -1 };
+  return { name, hook, policy, rules, pkts, bytes, stage: null, lines: null, idx: -1, pc: -1 };
 }
 
 export class Table {

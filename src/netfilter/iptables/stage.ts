@@ -11,14 +11,8 @@ import { type Chain, makeChain, type Rule, type Table } from "./model.js";
 import { checkChainName } from "./rule.js";
 
 export class StagedTable {
-  /** The chains this restore created or copied (chain.stage === this while it stages). */
+  /** The chains this restore created or copied (chain.stage === this while it stages; chain.lines: each rule's input line, 0 for older rules). */
   readonly owned: Chain[] = [];
-  /**
-   * The input line of each rule this restore wrote, for the commit's errors (rules from before
-   * have none). One map for the table rather than an array per chain: 100k two-rule chains would
-   * each carry a 17-slot array.
-   */
-  private lines = new Map<Rule, number>();
   /** References per chain name, built on the first -X (CHAIN_DEL's refcount), then kept up to date. */
   private refs: Map<string, number> | null = null;
   private lastName: string | null = null;
@@ -31,18 +25,14 @@ export class StagedTable {
     readonly t: Table,
     fresh: boolean,
   ) {
-    if (fresh) for (const c of t.chains.values()) this.own(c);
+    if (fresh) for (const c of t.chains.values()) this.own(c, []);
   }
 
-  private own(c: Chain): Chain {
+  private own(c: Chain, lines: number[]): Chain {
     c.stage = this;
+    c.lines = lines;
     this.owned.push(c);
     return c;
-  }
-
-  /** The input line of rule `r` if this restore wrote it, else undefined. */
-  lineOf(r: Rule): number | undefined {
-    return this.lines.get(r);
   }
 
   /** Whether this restore wrote the chain. */
@@ -54,11 +44,11 @@ export class StagedTable {
   seal(): void {
     for (const c of this.owned) {
       c.stage = null;
+      c.lines = null;
       // A grown array keeps spare slots (17 for a 2-rule KUBE-SEP chain): kept for 100k chains, that is megabytes.
       if (c.rules.length < 16) c.rules = c.rules.slice();
     }
     this.lastName = this.lastChain = null;
-    this.lines = new Map();
   }
 
   /** The chain to edit, owned by this restore (a copy the first time), or the "does not exist" error. */
@@ -66,7 +56,7 @@ export class StagedTable {
     if (name !== undefined && name === this.lastName) return this.lastChain!;
     let c = this.existing(name, cmd);
     if (c.stage !== this) {
-      c = this.own(makeChain(c.name, c.hook, c.policy, c.rules.slice(), c.pkts, c.bytes));
+      c = this.own(makeChain(c.name, c.hook, c.policy, c.rules.slice(), c.pkts, c.bytes), new Array<number>(c.rules.length).fill(0));
       this.t.chains.set(c.name, c);
     }
     this.lastName = c.name;
@@ -83,9 +73,16 @@ export class StagedTable {
 
   /** Inserts `rules` (read at `line`) at index `at` of an owned chain; at = -1 appends. */
   add(c: Chain, at: number, rules: readonly Rule[], line: number): void {
-    if (at < 0 || at === c.rules.length) for (let i = 0; i < rules.length; i++) c.rules.push(rules[i]);
-    else c.rules.splice(at, 0, ...rules);
-    for (let i = 0; i < rules.length; i++) this.lines.set(rules[i], line);
+    const lines = c.lines!;
+    if (at < 0 || at === c.rules.length) {
+      for (let i = 0; i < rules.length; i++) {
+        c.rules.push(rules[i]);
+        lines.push(line);
+      }
+    } else {
+      c.rules.splice(at, 0, ...rules);
+      lines.splice(at, 0, ...new Array<number>(rules.length).fill(line));
+    }
     if (this.refs !== null) for (const r of rules) this.ref(r, 1);
   }
 
@@ -96,13 +93,14 @@ export class StagedTable {
       this.ref(r, 1);
     }
     c.rules[i] = r;
-    this.lines.set(r, line);
+    c.lines![i] = line;
   }
 
   /** Removes rule `i` of an owned chain. */
   remove(c: Chain, i: number): void {
     if (this.refs !== null) this.ref(c.rules[i], -1);
     c.rules.splice(i, 1);
+    c.lines!.splice(i, 1);
   }
 
   /** Empties chain `c` of the table (":CHAIN - [0:0]" for an existing user chain, -F): a new empty chain, nothing copied. */
@@ -110,9 +108,10 @@ export class StagedTable {
     if (this.refs !== null) for (const r of c.rules) this.ref(r, -1);
     if (c.stage === this) {
       c.rules = [];
+      c.lines!.length = 0;
       return;
     }
-    this.t.chains.set(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes)));
+    this.t.chains.set(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), []));
     if (this.lastName === c.name) this.lastName = null;
   }
 
@@ -120,7 +119,7 @@ export class StagedTable {
   newChain(name: string, known = false): void {
     checkChainName(name);
     if (!known && this.t.chains.has(name)) throw new IptablesError(`Chain already exists`, { token: name, expected: "a new chain name" });
-    this.t.chains.set(name, this.own(makeChain(name, null, null, [])));
+    this.t.chains.set(name, this.own(makeChain(name, null, null, []), []));
   }
 
   /** -X [CHAIN]: refused while another chain's rule jumps to it (with a bare -X, jumps among the deleted chains do not count). */
