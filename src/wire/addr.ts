@@ -30,15 +30,34 @@ export const formatIpv4 = (a: number): string =>
 
 /** Parses dotted-quad notation ("10.244.1.2"); no leading zeros, no shorthand, as net/netip. */
 export function parseIpv4(s: string): AddrResult<Ipv4Addr> {
+  // One pass over the characters (restores parse 100k of these): octets of 1-3 digits, no leading zero, at most 255.
+  const n = s.length;
+  let addr = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 && digits > 0 && dots < 3) {
+      addr = addr * 256 + octet;
+      octet = digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57 && !(digits === 1 && octet === 0) && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (octet > 255) return ipv4Error(s);
+    } else return ipv4Error(s);
+  }
+  if (dots !== 3 || digits === 0) return ipv4Error(s);
+  return { ok: true, value: asIpv4(addr * 256 + octet) };
+}
+
+/** parseIpv4's error, naming the first part that is not an octet. */
+function ipv4Error(s: string): AddrResult<Ipv4Addr> {
   const parts = s.split(".");
   if (parts.length !== 4) return { ok: false, error: `"${s}" is not an IPv4 address (expected four dotted octets, e.g. 10.0.0.1)` };
-  let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)
-      return { ok: false, error: `"${s}" is not an IPv4 address (octet "${p}" is not a number 0-255)` };
-    n = n * 256 + Number(p);
-  }
-  return { ok: true, value: asIpv4(n) };
+  const p = parts.find((x) => !/^(0|[1-9][0-9]{0,2})$/.test(x) || Number(x) > 255) ?? s;
+  return { ok: false, error: `"${s}" is not an IPv4 address (octet "${p}" is not a number 0-255)` };
 }
 
 /** For tests and constants: parses or throws. */

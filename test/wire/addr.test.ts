@@ -64,6 +64,24 @@ describe("addr: IPv4", () => {
       }),
     );
   });
+
+  it("property: accepts exactly four dotted octets 0-255 without leading zeros (net/netip's rule, written as a regular expression here)", () => {
+    const octet = "(0|[1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])";
+    const valid = new RegExp(`^${octet}\\.${octet}\\.${octet}\\.${octet}$`);
+    const nearMiss = fc.oneof(
+      fc.stringMatching(/^[0-9.]{0,17}$/),
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom("00", "01", "007", "", "-1", "1a", " 1")), { minLength: 3, maxLength: 5 }).map((p) => p.join(".")),
+    );
+    fc.assert(
+      fc.property(nearMiss, (s) => {
+        const r = parseIpv4(s);
+        expect(r.ok, s).toBe(valid.test(s));
+        if (r.ok) expect(r.value).toBe(s.split(".").reduce((a, o) => a * 256 + Number(o), 0));
+        else expect(r.error).toContain(`"${s}"`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe("addr: CIDR", () => {
