@@ -1,10 +1,21 @@
 // The pieces kube-proxy's syncs are written with: the byte-buffer text writer (ASCII and UTF-8,
 // growth, buffers reused between writers), EndpointSliceCache's order and deduplication of
-// endpoints, and which Services a partial sync rewrites.
+// endpoints, which Services a partial sync rewrites, and the nftables table's endpoint chains and
+// vmap rules, printed from their parts or from their rules once read.
 
 import { describe, expect, it } from "vitest";
-import { changedServices, endpointsMap, type ProxierSnapshot, servicePorts, snapshot, TextWriter } from "../../src/k8s/index.js";
-import { makeTestEndpointSlice, makeTestService } from "./proxy-helpers.js";
+import {
+  changedServices,
+  endpointsMap,
+  knftablesDump,
+  nftablesRuleset,
+  nftListRuleset,
+  type ProxierSnapshot,
+  servicePorts,
+  snapshot,
+  TextWriter,
+} from "../../src/k8s/index.js";
+import { FAKE_NFTABLES_PROXIER, makeTestEndpointSlice, makeTestService, overallCase } from "./proxy-helpers.js";
 
 describe("TextWriter", () => {
   it("writes ASCII and non-ASCII pieces, numbers and lines, across growth", () => {
@@ -79,5 +90,27 @@ describe("changedServices", () => {
     expect([...changedServices(a, b)].sort()).toEqual(["ns/b", "ns/c", "ns/d", "ns/e"]);
     expect(changedServices(b, b).size).toBe(0);
     expect(servicePorts([svc("a", "172.30.0.1")])).toHaveLength(1);
+  });
+});
+
+describe("nftables endpoint chains and vmap rules", () => {
+  const table = () => {
+    const { services, slices } = overallCase();
+    return nftablesRuleset(FAKE_NFTABLES_PROXIER, servicePorts(services), endpointsMap(slices, FAKE_NFTABLES_PROXIER.nodeName));
+  };
+
+  it("list the same whether printed from their parts or from their rules once read, and take changes to their rules", () => {
+    const fromParts = nftListRuleset(table());
+    const t = table();
+    const dump = knftablesDump(t); // reads every chain's rules
+    expect(dump).toContain("add rule ip kube-proxy endpoint-");
+    expect(dump).toContain("update @affinity-");
+    expect(dump).toMatch(/numgen random mod 2 vmap \{ 0 : goto endpoint-\S+ , 1 : goto endpoint-\S+ \}/);
+    expect(nftListRuleset(t)).toBe(fromParts);
+    const ep = t.chains.find((c) => c.name.startsWith("endpoint-"))!;
+    ep.rules.push({ rule: "counter" });
+    const changed = nftListRuleset(t);
+    expect(changed).not.toBe(fromParts);
+    expect(changed).toContain(`\tchain ${ep.name} {\n${ep.rules.map((r) => `\t\t${r.rule}\n`).join("")}\t}`);
   });
 });

@@ -7,7 +7,7 @@ import { masqueradeMarkOf, NodePortAddresses, type ProxierConfig } from "./confi
 import { ifLocal, ifNotLocal, isImplemented } from "./localdetector.js";
 import { isIptablesServiceChain, NameCache, Probabilities } from "./names.js";
 import { categorizeEndpoints, type EndpointInfo, endpointsMap, externallyAccessible, type ProxyService, type ServicePortInfo, servicePorts, usesClusterEndpoints, usesLocalEndpoints } from "./servicemap.js";
-import { TextWriter } from "./textwriter.js";
+import { asciiBytes, TextWriter } from "./textwriter.js";
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments ("large cluster mode"). */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -39,6 +39,18 @@ export interface IptablesSyncResult {
 }
 
 const q = (s: string): string => `"${s}"`;
+
+// The constant pieces of the per-endpoint lines, as bytes.
+const APPEND = asciiBytes("-A ");
+const NEW_CHAIN = asciiBytes(":");
+const CHAIN_COUNTERS = asciiBytes(" - [0:0]");
+const SOURCE = asciiBytes(" -s ");
+const TO_MARK_MASQ = asciiBytes(" -j KUBE-MARK-MASQ");
+const JUMP = asciiBytes(" -j ");
+const PROBABILITY = asciiBytes(" -m statistic --mode random --probability ");
+const RECENT = asciiBytes(" -m recent --name ");
+const RECENT_SET = asciiBytes(" --set");
+const QUOTE = asciiBytes('"');
 
 /** Bytes per endpoint in the nat table's chain lines and rules, to size the buffers once. */
 const NAT_CHAIN_BYTES_PER_ENDPOINT = 40;
@@ -251,26 +263,26 @@ export function syncIptablesRules(
     const dnat = ` ${match} -j DNAT --to-destination `;
     for (const ep of cat.allReachable) {
       const sep = sepOf(ep.endpoint);
-      natChains.str(":");
+      natChains.bytes(NEW_CHAIN);
       natChains.str(sep);
-      natChains.str(" - [0:0]");
+      natChains.bytes(CHAIN_COUNTERS);
       natChains.nl();
       activeNatChains.add(sep);
       // Hairpin: a pod reaching its own Service is masqueraded so the reply comes back through the node.
-      natRules.str("-A ");
+      natRules.bytes(APPEND);
       natRules.str(sep);
       natRules.str(sepComment);
-      natRules.str(" -s ");
+      natRules.bytes(SOURCE);
       natRules.str(ep.ip);
-      natRules.str(" -j KUBE-MARK-MASQ");
+      natRules.bytes(TO_MARK_MASQ);
       natRules.nl();
-      natRules.str("-A ");
+      natRules.bytes(APPEND);
       natRules.str(sep);
       natRules.str(sepComment);
       if (sp.clientIPAffinity) {
-        natRules.str(" -m recent --name ");
+        natRules.bytes(RECENT);
         natRules.str(sep);
-        natRules.str(" --set");
+        natRules.bytes(RECENT_SET);
       }
       natRules.str(dnat);
       natRules.str(ep.endpoint);
@@ -331,19 +343,19 @@ function writeServiceToEndpointRules(
 ): void {
   const commentHead = ` -m comment --comment "${sp.nameString} -> `;
   const head = (ep: EndpointInfo): void => {
-    out.str("-A ");
+    out.bytes(APPEND);
     out.str(chain);
     if (large) return;
     out.str(commentHead);
     out.str(ep.endpoint);
-    out.str('"');
+    out.bytes(QUOTE);
   };
   if (sp.clientIPAffinity) {
     const affinity = ` --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j `;
     for (const ep of endpoints) {
       const sep = sepOf(ep.endpoint);
       head(ep);
-      out.str(" -m recent --name ");
+      out.bytes(RECENT);
       out.str(sep);
       out.str(affinity);
       out.str(sep);
@@ -356,10 +368,10 @@ function writeServiceToEndpointRules(
     head(ep);
     // The last (or only) endpoint is a guaranteed match.
     if (i < n - 1) {
-      out.str(" -m statistic --mode random --probability ");
+      out.bytes(PROBABILITY);
       out.str(probs.get(n - i));
     }
-    out.str(" -j ");
+    out.bytes(JUMP);
     out.str(sepOf(ep.endpoint));
     out.nl();
   }

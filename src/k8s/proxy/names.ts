@@ -9,9 +9,9 @@ const BASE32 = Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", (c) => c.charCodeA
 /** The codes of one name being made (reused: a name is made by one String.fromCharCode). */
 const codes: number[] = [];
 
-/** `prefix` + the first `chars` characters of base32.StdEncoding(sha256(s)), as one flat string. */
-export function hashName(prefix: string, s: string, chars: number): string {
-  const h = sha256Words(s);
+/** `prefix` + the first `chars` characters of base32.StdEncoding(sha256(s + t + u)), as one flat string. */
+export function hashName(prefix: string, chars: number, s: string, t = "", u = ""): string {
+  const h = sha256Words(s, t, u);
   codes.length = 0;
   for (let i = 0; i < prefix.length; i++) codes.push(prefix.charCodeAt(i));
   for (let k = 0, bit = 0; k < chars; k++, bit += 5) {
@@ -25,7 +25,7 @@ export function hashName(prefix: string, s: string, chars: number): string {
 }
 
 /** The first `chars` characters of base32.StdEncoding(sha256(s)). */
-export const sha256Base32 = (s: string, chars: number): string => hashName("", s, chars);
+export const sha256Base32 = (s: string, chars: number): string => hashName("", chars, s);
 
 export const IPT_PREFIX = { svc: "KUBE-SVC-", svl: "KUBE-SVL-", fw: "KUBE-FW-", ext: "KUBE-EXT-", sep: "KUBE-SEP-" } as const;
 
@@ -45,7 +45,7 @@ export function iptablesServiceChains(servicePortName: string, protocol: string)
 
 /** servicePortEndpointChainName: KUBE-SEP- + 16 base32 characters of sha256(servicePortName + protocol + "ip:port"). */
 export const iptablesEndpointChain = (servicePortName: string, protocol: string, endpoint: string): string =>
-  hashName(IPT_PREFIX.sep, servicePortName + protocol + endpoint, 16);
+  hashName(IPT_PREFIX.sep, 16, servicePortName, protocol, endpoint);
 
 /** isServiceChainName: the chains kube-proxy owns and may delete when stale. */
 export const isIptablesServiceChain = (chain: string): boolean =>
@@ -97,6 +97,7 @@ export class NameCache {
   private readonly svc = new Map<string, IptablesServiceChains>();
   private readonly sep = new Map<string, Map<string, string>>();
   private readonly nft = new Map<string, string>();
+  private readonly nftEp = new Map<string, Map<string, string>>();
 
   iptablesService(servicePortName: string, protocol: string): IptablesServiceChains {
     const k = servicePortName + protocol;
@@ -128,10 +129,27 @@ export class NameCache {
     return v;
   }
 
+  /**
+   * The name bases of one service port's endpoints: `prefix` is "namespace/name/protocol/port__",
+   * each endpoint given as "ip:port" (its base hashes "prefix" + "ip/port"). One small map per
+   * service port: a single map of 100k names cost more than their hashing.
+   */
+  nftEndpointBases(prefix: string): (ip: string, port: number, endpoint: string) => string {
+    let m = this.nftEp.get(prefix);
+    if (m === undefined) this.nftEp.set(prefix, (m = new Map()));
+    const bases = m;
+    return (ip, port, endpoint) => {
+      let v = bases.get(endpoint);
+      if (v === undefined) bases.set(endpoint, (v = nftHashAndTruncate(`${prefix}${ip.replaceAll(":", ".")}/${port}`)));
+      return v;
+    };
+  }
+
   /** Forgets everything (names of long-gone services would otherwise pile up). */
   clear(): void {
     this.svc.clear();
     this.sep.clear();
     this.nft.clear();
+    this.nftEp.clear();
   }
 }

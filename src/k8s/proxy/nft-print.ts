@@ -3,8 +3,9 @@
 // `nft list ruleset` prints it once loaded (nftables' rule.c/statement.c: symbolic priorities,
 // `meta mark` with 32-bit constants, single-element anonymous sets folded, blank line between objects).
 
-import { LineBuffer } from "./linebuffer.js";
+import { EndpointChain, NumgenVmapRule, writeEndpointRules } from "./nft-endpoints.js";
 import type { NftChain, NftElement, NftSet, NftTable } from "./nftables.js";
+import { TextWriter } from "./textwriter.js";
 
 const q = (s: string): string => `"${s}"`;
 
@@ -92,42 +93,102 @@ function duration(seconds: number): string {
   return s > 0 || out === "" ? `${out}${s}s` : out;
 }
 
-function setBlock(s: NftSet): readonly string[] {
-  const lines = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.type}`];
+function setBlock(s: NftSet, out: TextWriter): void {
+  out.line(`\t${s.kind} ${s.name} {`);
+  out.line(`\t\ttype ${s.type}`);
   // nft gives a dynamic set created without a size its default, 65535, and lists it.
-  if (s.flags?.includes("dynamic")) lines.push("\t\tsize 65535");
-  if (s.flags) lines.push(`\t\tflags ${s.flags.join(",")}`);
-  if (s.timeout !== undefined) lines.push(`\t\ttimeout ${duration(s.timeout)}`);
-  if (s.comment !== undefined) lines.push(`\t\tcomment ${q(s.comment)}`);
-  if (s.elements.length > 0) lines.push(`\t\telements = { ${s.elements.map((e) => elementText(e)).join(",\n\t\t\t     ")} }`);
-  lines.push("\t}");
-  return lines;
+  if (s.flags?.includes("dynamic")) out.line("\t\tsize 65535");
+  if (s.flags) out.line(`\t\tflags ${s.flags.join(",")}`);
+  if (s.timeout !== undefined) out.line(`\t\ttimeout ${duration(s.timeout)}`);
+  if (s.comment !== undefined) out.line(`\t\tcomment ${q(s.comment)}`);
+  if (s.elements.length > 0) {
+    out.str("\t\telements = { ");
+    s.elements.forEach((e, i) => {
+      if (i > 0) out.str(",\n\t\t\t     ");
+      writeElement(e, out);
+    });
+    out.line(" }");
+  }
+  out.line("\t}");
 }
 
-function chainBlock(c: NftChain, out: LineBuffer): void {
-  out.push(`\tchain ${c.name} {`);
-  if (c.comment !== undefined) out.push(`\t\tcomment ${q(c.comment)}`);
-  if (c.base) out.push(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base)}; policy accept;`);
-  for (const r of c.rules) out.push(r.comment === undefined ? `\t\t${nftRuleText(r.rule)}` : `\t\t${nftRuleText(r.rule)} comment ${q(r.comment)}`);
-  out.push("\t}");
+/** elementText, written piece by piece. */
+function writeElement(e: NftElement, out: TextWriter): void {
+  e.key.forEach((k, i) => {
+    if (i > 0) out.str(" . ");
+    out.str(k);
+  });
+  if (e.comment !== undefined) {
+    out.str(' comment "');
+    out.str(e.comment);
+    out.str('"');
+  }
+  if (e.value) {
+    out.str(" :");
+    for (const v of e.value) {
+      out.str(" ");
+      out.str(v);
+    }
+  }
 }
+
+function chainBlock(c: NftChain, out: TextWriter): void {
+  out.str("\tchain ");
+  if (c instanceof EndpointChain) {
+    c.writeName(out);
+    out.line(" {");
+    if (c.untouched) {
+      writeEndpointRules(c, out);
+      out.line("\t}");
+      return;
+    }
+  } else {
+    out.str(c.name);
+    out.line(" {");
+  }
+  if (c.comment !== undefined) out.line(`\t\tcomment ${q(c.comment)}`);
+  if (c.base) out.line(`\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base)}; policy accept;`);
+  for (const r of c.rules) {
+    if (r instanceof NumgenVmapRule) {
+      r.write(out);
+      continue;
+    }
+    out.str("\t\t");
+    out.str(nftRuleText(r.rule));
+    if (r.comment !== undefined) {
+      out.str(' comment "');
+      out.str(r.comment);
+      out.str('"');
+    }
+    out.nl();
+  }
+  out.line("\t}");
+}
+
+/** Bytes per rule of a listing, to size its buffer once. */
+const BYTES_PER_RULE = 96;
 
 /** `nft list ruleset` for the table: comment, sets and maps, then chains, each in creation order. */
 export function nftListRuleset(t: NftTable): string {
-  const out = new LineBuffer();
-  out.push(`table ${t.family} ${t.name} {`);
-  out.push(`\tcomment ${q(t.comment)}`);
+  let rules = 0;
+  for (const c of t.chains) rules += (c instanceof EndpointChain && c.untouched ? 3 : c.rules.length) + 3;
+  for (const s of t.sets) rules += s.elements.length + 8;
+  const out = new TextWriter(Math.max(1 << 12, rules * BYTES_PER_RULE));
+  out.line(`table ${t.family} ${t.name} {`);
+  out.line(`\tcomment ${q(t.comment)}`);
   let first = true;
   for (const s of t.sets) {
-    if (!first) out.push("");
+    if (!first) out.nl();
     first = false;
-    for (const line of setBlock(s)) out.push(line);
+    setBlock(s, out);
   }
   for (const c of t.chains) {
-    if (!first) out.push("");
+    if (!first) out.nl();
     first = false;
     chainBlock(c, out);
   }
-  out.push("}");
-  return `${out.text()}\n`;
+  out.line("}");
+  const text = out.text();
+  out.release();
+  return text;
 }

@@ -5,6 +5,7 @@
 import { masqueradeMarkOf, NodePortAddresses, type ProxierConfig } from "./config.js";
 import { ifLocalNft, ifNotLocalNft, isImplemented } from "./localdetector.js";
 import { NameCache } from "./names.js";
+import { EndpointChain, NumgenVmapRule } from "./nft-endpoints.js";
 import { categorizeEndpoints, type EndpointInfo, externallyAccessible, type ServicePortInfo, usesClusterEndpoints, usesLocalEndpoints } from "./servicemap.js";
 
 export interface NftElement {
@@ -104,6 +105,21 @@ class TableBuilder {
     this.chain(chain).rules.push(comment === undefined ? { rule } : { rule, comment });
   }
 
+  /**
+   * An endpoint's chain. Its name holds the whole "namespace/name/protocol/port__ip/port", which
+   * no other chain's does, so only a name cut short ("...") can be made twice and is looked up.
+   */
+  endpointChain(c: EndpointChain): NftChain {
+    const cut = c.nameBase.endsWith("...");
+    if (cut) {
+      const existing = this.chains.get(c.name);
+      if (existing !== undefined) return existing;
+      this.chains.set(c.name, c);
+    }
+    this.t.chains.push(c);
+    return c;
+  }
+
   set(s: Omit<NftSet, "elements">): NftSet {
     let v = this.sets.get(s.name);
     if (v === undefined) {
@@ -180,18 +196,31 @@ function writeService(b: TableBuilder, cfg: ProxierConfig, sp: ServicePortInfo, 
   const localPolicyChain = `local-${base}`;
   const externalTrafficChain = `external-${base}`;
   const fwChain = `firewall-${base}`;
-  const epNames = new Map<EndpointInfo, string>();
-  const epBase = (ep: EndpointInfo): string => {
-    let v = epNames.get(ep);
-    if (v === undefined) epNames.set(ep, (v = names.nftBase(`${sp.namespace}/${sp.name}/${proto}/${sp.portName}__${ep.ip}/${ep.port}`)));
-    return v;
-  };
   const cat = categorizeEndpoints(eps, sp);
   const clusterEndpoints = cat.clusterEndpoints ?? [];
   const localEndpoints = cat.localEndpoints ?? [];
   const hasEndpoints = cat.hasAnyEndpoints;
 
-  for (const ep of cat.allReachable) b.chain(`endpoint-${epBase(ep)}`);
+  // Each reachable endpoint's name base and chain, made once (every endpoint a policy chain names is reachable).
+  const baseOf = names.nftEndpointBases(`${sp.namespace}/${sp.name}/${proto}/${sp.portName}__`);
+  const epBases: string[] = [];
+  const epChains: NftChain[] = [];
+  for (const ep of cat.allReachable) {
+    const base = baseOf(ep.ip, ep.port, ep.endpoint);
+    epBases.push(base);
+    epChains.push(b.endpointChain(new EndpointChain(base, ep.ip, proto, ep.endpoint, sp.clientIPAffinity)));
+  }
+  const indexOf = new Map<EndpointInfo, number>();
+  const slot = (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]): number => {
+    if (list === cat.allReachable) return i;
+    if (indexOf.size === 0)
+      cat.allReachable.forEach((e, j) => {
+        indexOf.set(e, j);
+      });
+    return indexOf.get(ep)!;
+  };
+  const epBase = (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]): string => epBases[slot(ep, i, list)];
+  const epChain = (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]): NftChain => epChains[slot(ep, i, list)];
   const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
   if (usesClusterPolicyChain) b.chain(clusterPolicyChain);
   const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(sp);
@@ -260,21 +289,27 @@ function writeService(b: TableBuilder, cfg: ProxierConfig, sp: ServicePortInfo, 
     b.rule(fwChain, `ip saddr != { ${sources.join(" , ")} } drop`);
   }
   if (sp.clientIPAffinity)
-    for (const ep of cat.allReachable)
-      b.set({ kind: "set", name: `affinity-${epBase(ep)}`, type: "ipv4_addr", flags: ["dynamic", "timeout"], timeout: sp.stickyMaxAgeSeconds });
-  if (usesClusterPolicyChain) writeServiceToEndpointRules(b, sp, clusterPolicyChain, clusterEndpoints, epBase);
-  if (usesLocalPolicyChain) writeServiceToEndpointRules(b, sp, localPolicyChain, localEndpoints, epBase);
-  for (const ep of cat.allReachable) {
-    const chain = `endpoint-${epBase(ep)}`;
-    // Hairpin: traffic that loops back to its originator is masqueraded.
-    b.rule(chain, `ip saddr ${ep.ip} jump mark-for-masquerade`);
-    if (sp.clientIPAffinity) b.rule(chain, `update @affinity-${epBase(ep)} { ip saddr }`);
-    b.rule(chain, `meta l4proto ${proto} dnat to ${ep.endpoint}`);
-  }
+    for (const base of epBases) b.set({ kind: "set", name: `affinity-${base}`, type: "ipv4_addr", flags: ["dynamic", "timeout"], timeout: sp.stickyMaxAgeSeconds });
+  if (usesClusterPolicyChain) writeServiceToEndpointRules(b, sp, clusterPolicyChain, clusterEndpoints, epBase, epChain);
+  if (usesLocalPolicyChain) writeServiceToEndpointRules(b, sp, localPolicyChain, localEndpoints, epBase, epChain);
+  // The endpoint chains' rules (hairpin masquerade, affinity, DNAT) are their EndpointChain's.
 }
 
-function writeServiceToEndpointRules(b: TableBuilder, sp: ServicePortInfo, chain: string, eps: readonly EndpointInfo[], epBase: (ep: EndpointInfo) => string): void {
-  if (sp.clientIPAffinity) for (const ep of eps) b.rule(chain, `ip saddr @affinity-${epBase(ep)} goto endpoint-${epBase(ep)}`);
-  const elements = eps.map((ep, i) => `${i} : goto endpoint-${epBase(ep)}`).join(" , ");
-  b.rule(chain, `numgen random mod ${eps.length} vmap { ${elements} }`);
+function writeServiceToEndpointRules(
+  b: TableBuilder,
+  sp: ServicePortInfo,
+  chain: string,
+  eps: readonly EndpointInfo[],
+  epBase: (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]) => string,
+  epChain: (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]) => NftChain,
+): void {
+  if (sp.clientIPAffinity)
+    eps.forEach((ep, i) => {
+      const base = epBase(ep, i, eps);
+      b.rule(chain, `ip saddr @affinity-${base} goto endpoint-${base}`);
+    });
+  // The vmap names the endpoints' chains: an EndpointChain unless a cut-short name was made twice.
+  const targets = eps.map((ep, i) => epChain(ep, i, eps));
+  if (targets.every((c) => c instanceof EndpointChain)) b.chain(chain).rules.push(new NumgenVmapRule(targets));
+  else b.rule(chain, `numgen random mod ${eps.length} vmap { ${targets.map((c, i) => `${i} : goto ${c.name}`).join(" , ")} }`);
 }

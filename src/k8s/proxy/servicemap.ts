@@ -172,9 +172,18 @@ export interface CategorizedEndpoints {
   hasAnyEndpoints: boolean;
 }
 
+/** The endpoints that pass `keep`: the list itself when all do (the usual case: no copy). */
+function filtered(endpoints: readonly EndpointInfo[], keep: (e: EndpointInfo) => boolean): EndpointInfo[] {
+  return endpoints.every(keep) ? (endpoints as EndpointInfo[]) : endpoints.filter(keep);
+}
+
+const isReady = (e: EndpointInfo): boolean => e.ready;
+const isServingTerminating = (e: EndpointInfo): boolean => e.serving && e.terminating;
+
 /**
  * CategorizeEndpoints: Ready endpoints, else Serving-and-Terminating ones (independently for
  * Cluster and Local). Topology hints are not modelled, so the topology mode is always "".
+ * The lists it returns may be `endpoints` itself: they are read, never changed.
  */
 export function categorizeEndpoints(endpoints: readonly EndpointInfo[], sp: ServicePortInfo): CategorizedEndpoints {
   let clusterEndpoints: EndpointInfo[] | null = null;
@@ -182,8 +191,8 @@ export function categorizeEndpoints(endpoints: readonly EndpointInfo[], sp: Serv
   let hasAnyEndpoints = false;
   let servingTerminating = false;
   if (usesClusterEndpoints(sp)) {
-    clusterEndpoints = endpoints.filter((e) => e.ready);
-    if (clusterEndpoints.length === 0) clusterEndpoints = endpoints.filter((e) => e.serving && e.terminating);
+    clusterEndpoints = filtered(endpoints, isReady);
+    if (clusterEndpoints.length === 0) clusterEndpoints = filtered(endpoints, isServingTerminating);
     if (clusterEndpoints.length > 0) hasAnyEndpoints = true;
   }
   if (!usesLocalEndpoints(sp)) return { clusterEndpoints, localEndpoints, allReachable: clusterEndpoints ?? [], hasAnyEndpoints };

@@ -20,26 +20,32 @@ const OUT = new Uint8Array(32);
 let msg = new Int32Array(64);
 const encoder = new TextEncoder();
 
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
+
+/** Puts the ASCII string `s` into the message from byte `at` on; the next byte's offset. */
+function putAscii(m: Int32Array, s: string, at: number): number {
+  for (let i = 0, j = at; i < s.length; i++, j++) m[j >> 2] |= s.charCodeAt(i) << (24 - ((j & 3) << 3));
+  return at + s.length;
+}
+
 /**
- * The digest of `s` (UTF-8) as eight big-endian 32-bit words, in a reused array (overwritten by
- * the next call). Signed 32-bit words throughout: V8 keeps them in registers, where uint32 values
- * above 2^31 would become doubles.
+ * The digest of `s + t + u` (UTF-8) as eight big-endian 32-bit words, in a reused array
+ * (overwritten by the next call). The parts are hashed as one string without being joined into
+ * one. Signed 32-bit words throughout: V8 keeps them in registers, where uint32 values above 2^31
+ * would become doubles.
  */
-export function sha256Words(s: string): Int32Array {
-  let n = s.length;
-  let ascii = true;
-  for (let i = 0; i < n; i++)
-    if (s.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  const bytes = ascii ? null : encoder.encode(s);
-  if (bytes !== null) n = bytes.length;
+export function sha256Words(s: string, t = "", u = ""): Int32Array {
+  const ascii = isAscii(s) && isAscii(t) && isAscii(u);
+  const bytes = ascii ? null : encoder.encode(s + t + u);
+  const n = bytes === null ? s.length + t.length + u.length : bytes.length;
   const words = (((n + 8) >> 6) + 1) * BLOCK_WORDS;
   if (msg.length < words) msg = new Int32Array(words * 2);
   const m = msg;
   m.fill(0, 0, words);
-  if (bytes === null) for (let i = 0; i < n; i++) m[i >> 2] |= s.charCodeAt(i) << (24 - ((i & 3) << 3));
+  if (bytes === null) putAscii(m, u, putAscii(m, t, putAscii(m, s, 0)));
   else for (let i = 0; i < n; i++) m[i >> 2] |= bytes[i] << (24 - ((i & 3) << 3));
   m[n >> 2] |= 0x80 << (24 - ((n & 3) << 3));
   // The length in bits, a 64-bit big-endian integer.
