@@ -92,8 +92,12 @@ export class IptablesProxier {
   private needFullSync = true;
   /** The snapshot of the last sync, to tell which Services changed since. */
   private last: ProxierSnapshot = { ports: [], endpoints: new Map() };
-  /** The service chains on the node (what iptables-save would list). */
+  /**
+   * The service chains on the node (what iptables-save would list): the union of this set and the
+   * active chains of the syncs since it was made, merged only when a cleanup needs them.
+   */
   private natChains = new Set<string>();
+  private natChainLists: (readonly string[])[] = [];
   private lastCleanup = Number.NEGATIVE_INFINITY;
   lastResult: IptablesSyncResult | null = null;
 
@@ -108,6 +112,13 @@ export class IptablesProxier {
     this.needFullSync = true;
   }
 
+  /** The service chains on the node now: the set, with the lists of the syncs since merged in. */
+  private existingNatChains(): Set<string> {
+    for (const l of this.natChainLists) for (const c of l) this.natChains.add(c);
+    this.natChainLists = [];
+    return this.natChains;
+  }
+
   /** syncProxyRules: the iptables-restore input for the current Services and EndpointSlices. */
   sync(services: Iterable<ProxyService>, slices: Iterable<EndpointSlice>): IptablesSyncResult {
     return this.syncSnapshot(snapshot(services, slices, this.cfg.nodeName));
@@ -120,18 +131,26 @@ export class IptablesProxier {
     const large = countEndpoints(s) > 1000;
     const now = this.now();
     const cleanup = !large || now - this.lastCleanup > SYNC_PERIOD_MS;
-    const r = syncIptablesRules(this.cfg, s.ports, s.endpoints, { fullSync, updatedServices: updated, existingNatChains: this.natChains, skipCleanup: !cleanup }, this.names, this.probs);
+    const existingNatChains = cleanup ? this.existingNatChains() : undefined;
+    const r = syncIptablesRules(this.cfg, s.ports, s.endpoints, { fullSync, updatedServices: updated, existingNatChains, skipCleanup: !cleanup }, this.names, this.probs);
     if (cleanup) {
       // Every service chain not in use was deleted: what is left is exactly the chains in use.
       this.lastCleanup = now;
-      this.natChains = r.activeNatChains;
-    } else for (const c of r.activeNatChains) this.natChains.add(c);
+      this.natChains = new Set();
+      this.natChainLists = [r.activeChains];
+    } else {
+      this.natChainLists.push(r.activeChains);
+      if (this.natChainLists.length > MAX_CHAIN_LISTS) this.existingNatChains();
+    }
     this.last = s;
     this.needFullSync = false;
     this.lastResult = r;
     return r;
   }
 }
+
+/** Syncs between cleanups whose chain lists are kept as lists before they are merged into the set. */
+const MAX_CHAIN_LISTS = 8;
 
 function countEndpoints(s: ProxierSnapshot): number {
   let n = 0;
