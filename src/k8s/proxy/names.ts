@@ -53,11 +53,24 @@ export const isIptablesServiceChain = (chain: string): boolean =>
 
 /** knftables.NameLengthMax (256) minus the longest prefix (16). */
 const NFT_BASE_MAX = 256 - 16;
+const NFT_HASH_CHARS = 8;
+const DASH = 0x2d;
 
 /** hashAndTruncate: "HASH8-name", cut to 240 characters with "..." when longer. */
 export function nftHashAndTruncate(name: string): string {
   const n = `${sha256Base32(name, 8)}-${name}`;
   return n.length > NFT_BASE_MAX ? `${n.slice(0, NFT_BASE_MAX - 3)}...` : n;
+}
+
+/** nftHashAndTruncate(s + t + u) made as one flat string, without the joined name in between. */
+export function nftHashAndTruncateParts(s: string, t: string, u: string): string {
+  if (s.length + t.length + u.length + NFT_HASH_CHARS + 1 > NFT_BASE_MAX) return nftHashAndTruncate(s + t + u);
+  const h = sha256Words(s, t, u);
+  codes.length = 0;
+  for (let k = 0; k < NFT_HASH_CHARS; k++) codes.push(BASE32[(k < 6 ? h[0] >>> (27 - 5 * k) : k === 6 ? (h[0] << 3) | (h[1] >>> 29) : h[1] >>> 24) & 31]);
+  codes.push(DASH);
+  for (const part of [s, t, u]) for (let i = 0; i < part.length; i++) codes.push(part.charCodeAt(i));
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** servicePortChainNameBase: "HASH-namespace/name/protocol/portName". */
@@ -140,7 +153,7 @@ export class NameCache {
     const bases = m;
     return (ip, port, endpoint) => {
       let v = bases.get(endpoint);
-      if (v === undefined) bases.set(endpoint, (v = nftHashAndTruncate(`${prefix}${ip.replaceAll(":", ".")}/${port}`)));
+      if (v === undefined) bases.set(endpoint, (v = nftHashAndTruncateParts(prefix, ip.replaceAll(":", "."), `/${port}`)));
       return v;
     };
   }
