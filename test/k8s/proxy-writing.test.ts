@@ -9,6 +9,8 @@ import {
   endpointsMap,
   knftablesDump,
   nftablesRuleset,
+  nftHashAndTruncate,
+  nftHashAndTruncateParts,
   nftListRuleset,
   type ProxierSnapshot,
   servicePorts,
@@ -94,6 +96,17 @@ describe("changedServices", () => {
 });
 
 describe("nftables endpoint chains and vmap rules", () => {
+  it("name an endpoint's chain from its parts as hashAndTruncate names the joined string", () => {
+    expect(nftHashAndTruncateParts("ns1/svc1/tcp/p80__", "10.180.0.1", "/80")).toBe("5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80");
+    for (const [a, b, c] of [
+      ["é/ü/tcp/x__", "10.0.0.1", "/1"],
+      ["x".repeat(222), "y", "zz"],
+      ["x".repeat(228), "y", "zz"],
+      [`${"a".repeat(100)}/`, "b".repeat(100), `/tcp/${"c".repeat(60)}`],
+    ])
+      expect(nftHashAndTruncateParts(a, b, c)).toBe(nftHashAndTruncate(a + b + c));
+  });
+
   const table = () => {
     const { services, slices } = overallCase();
     return nftablesRuleset(FAKE_NFTABLES_PROXIER, servicePorts(services), endpointsMap(slices, FAKE_NFTABLES_PROXIER.nodeName));
