@@ -11,6 +11,8 @@ import {
   parseRuleSpec,
   tokenizeRestoreLine,
 } from "../../src/netfilter/index.js";
+import { MATCHES, TARGETS } from "../../src/netfilter/iptables/extensions.js";
+import { STD_OPTIONS, stdOption } from "../../src/netfilter/iptables/stdopts.js";
 
 const rulesOf = (text: string, chain: string): string[] =>
   formatIptablesSave(parseIptablesRestore(text), { header: false })
@@ -26,6 +28,17 @@ function errorOf(fn: () => unknown): IptablesError {
   }
   throw new Error("no error thrown");
 }
+
+describe("standard options", () => {
+  it("stdOption's quick tests agree with the table for every spelling, every extension's option and every one-letter option", () => {
+    const tokens = new Set<string>(STD_OPTIONS.keys());
+    for (const e of [...MATCHES.values(), ...TARGETS.values()]) for (const o of Object.keys(e.options)) tokens.add(o);
+    for (let c = 33; c < 127; c++) for (const p of ["-", "--", "---"]) tokens.add(p + String.fromCharCode(c));
+    const wrong = [...tokens].filter((t) => stdOption(t) !== (STD_OPTIONS.get(t) ?? 0));
+    expect(wrong).toEqual([]);
+    expect(tokens.size).toBeGreaterThan(300);
+  });
+});
 
 describe("tokenizeRestoreLine (add_param_to_argv)", () => {
   it("splits on blanks, groups double quotes, unescapes inside them", () => {

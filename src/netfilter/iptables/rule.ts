@@ -11,7 +11,7 @@ import { IptablesError } from "./errors.js";
 import { MATCHES, PROTO_MATCH, STANDARD_VERDICTS, TARGETS } from "./extensions.js";
 import { fail } from "./fail.js";
 import type { Rule, RuleTarget } from "./model.js";
-import { S_COUNTERS, S_DST, S_FRAG, S_GOTO, S_IN, S_JUMP, S_MATCH, S_OUT, S_PROTO, S_SRC, STD_OPTIONS, STD_WHAT } from "./stdopts.js";
+import { S_COUNTERS, S_DST, S_FRAG, S_GOTO, S_IN, S_JUMP, S_MATCH, S_OUT, S_PROTO, S_SRC, STD_WHAT, stdOption } from "./stdopts.js";
 import { parseProtocol } from "./values.js";
 import type { MatchExtension, MatchInstance, TargetExtension } from "./xt.js";
 
@@ -58,11 +58,15 @@ interface TargetSlot {
  */
 export interface ParseCache {
   readonly matches: Map<string, readonly MatchInstance[]>;
-  /** `-j CHAIN` targets by chain name (a RuleTarget is read-only: 100k SEP rules jump to KUBE-MARK-MASQ). */
-  readonly jumps: Map<string, RuleTarget>;
+  /**
+   * The last `-j CHAIN` target made, reused by the next rule jumping to the same chain (a
+   * RuleTarget is read-only): kube-proxy's 100k KUBE-SEP rules jump to KUBE-MARK-MASQ, each
+   * after another of its rules. One entry, not a map: most other jumps are to a chain of their own.
+   */
+  jump: RuleTarget | null;
 }
 
-export const newParseCache = (): ParseCache => ({ matches: new Map(), jumps: new Map() });
+export const newParseCache = (): ParseCache => ({ matches: new Map(), jump: null });
 
 /** An extension's error without a token gets the option it was parsing (withToken in the old parser). */
 function located(e: unknown, token: string): unknown {
@@ -172,8 +176,8 @@ export function parseRuleInto(
       }
     }
     if (tok.charCodeAt(0) !== 45 || tok === "-") fail(`Bad argument "${tok}"`, tok, "an option such as -p, -m, -j");
-    const std = STD_OPTIONS.get(tok);
-    if (std !== undefined) {
+    const std = stdOption(tok);
+    if (std !== 0) {
       if (std !== S_MATCH && std !== S_COUNTERS && (seenStd & std) !== 0) fail(`multiple ${tok} flags not allowed`, tok);
       seenStd |= std;
       if (invert && (std === S_MATCH || std === S_JUMP || std === S_GOTO || std === S_COUNTERS)) fail(`unexpected ! flag before ${tok}`, "!");
@@ -228,11 +232,11 @@ export function parseRuleInto(
           } else {
             if (arg.length > MAX_CHAIN_NAME || arg.startsWith("-")) fail(`invalid target name "${arg}"`, arg, "ACCEPT, DROP, RETURN, a target or a chain name");
             const goto = std === S_GOTO;
-            const shared = goto || cache === null ? undefined : cache.jumps.get(arg);
-            if (shared !== undefined) target = shared;
+            const last = cache?.jump;
+            if (last != null && last.kind === "jump" && last.chain === arg && last.goto === goto) target = last;
             else {
               target = { kind: "jump", chain: arg, goto };
-              if (!goto && cache !== null) cache.jumps.set(arg, target);
+              if (cache !== null) cache.jump = target;
             }
           }
         }

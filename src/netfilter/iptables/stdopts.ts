@@ -53,6 +53,46 @@ const STD_BITS: Readonly<Record<StdOption, number>> = {
 };
 export const STD_OPTIONS: ReadonlyMap<string, number> = new Map(Object.entries(STANDARD).map(([k, v]) => [k, STD_BITS[v]]));
 
+/** Per length of a long standard option, a bit per letter at index 2 ("--s…" for --source): most extension options fail this test. */
+const LONG_FIRST = new Int32Array(32);
+for (const k of STD_OPTIONS.keys()) if (k.length > 2) LONG_FIRST[k.length] |= 1 << (k.charCodeAt(2) & 31);
+
+/**
+ * The standard option `tok` (which starts with "-") stands for, as its S_* bit, or 0 when it is
+ * not one (an extension's option). Called for every option of every rule a restore reads: the
+ * short forms are a switch, the long ones pass a length-and-letter test before the map lookup.
+ */
+export function stdOption(tok: string): number {
+  const n = tok.length;
+  if (n === 2)
+    switch (tok.charCodeAt(1)) {
+      case 115 /* s */:
+        return S_SRC;
+      case 100 /* d */:
+        return S_DST;
+      case 112 /* p */:
+        return S_PROTO;
+      case 105 /* i */:
+        return S_IN;
+      case 111 /* o */:
+        return S_OUT;
+      case 109 /* m */:
+        return S_MATCH;
+      case 106 /* j */:
+        return S_JUMP;
+      case 103 /* g */:
+        return S_GOTO;
+      case 102 /* f */:
+        return S_FRAG;
+      case 99 /* c */:
+        return S_COUNTERS;
+      default:
+        return 0;
+    }
+  if (n >= 32 || (LONG_FIRST[n] & (1 << (tok.charCodeAt(2) & 31))) === 0) return 0;
+  return STD_OPTIONS.get(tok) ?? 0;
+}
+
 /** What each standard option's argument is, for "requires an argument". */
 export const STD_WHAT: Readonly<Record<number, string>> = {
   [S_SRC]: "an address or network",
