@@ -51,6 +51,23 @@ describe("TextWriter", () => {
   });
 });
 
+describe("TextWriter headroom", () => {
+  const writer = (text: string, headroom = 0) => {
+    const w = new TextWriter(4, headroom);
+    w.line(text);
+    return w;
+  };
+
+  it("puts the texts before the largest one in its headroom when they fit, and copies all when not", () => {
+    expect(TextWriter.concat([writer("a"), writer("bé"), writer("the largest text", 64), writer("z")])).toBe("a\nbé\nthe largest text\nz\n");
+    expect(TextWriter.concat([writer("a".repeat(40)), writer("the largest text of all here", 8), writer("z")])).toBe(`${"a".repeat(40)}\nthe largest text of all here\nz\n`);
+    const grown = new TextWriter(2, 16);
+    for (let i = 0; i < 100; i++) grown.str("x");
+    expect(grown.byteLength).toBe(100);
+    expect(TextWriter.concat([writer("head"), grown])).toBe(`head\n${"x".repeat(100)}`);
+  });
+});
+
 describe("endpointsMap (EndpointSliceCache)", () => {
   const ep = (ip: string, terminating = false, nodeName = "n1") => ({ addresses: [ip], nodeName, ready: !terminating, serving: true, terminating });
 

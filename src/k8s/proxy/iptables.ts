@@ -4,10 +4,11 @@
 
 import type { EndpointSlice } from "../model.js";
 import { masqueradeMarkOf, NodePortAddresses, type ProxierConfig } from "./config.js";
+import { APPEND, Buffers, CHAIN_COUNTERS, NEW_CHAIN, RECENT, RECENT_SET, SOURCE, TO_MARK_MASQ, writeServiceToEndpointRules } from "./iptables-text.js";
 import { ifLocal, ifNotLocal, isImplemented } from "./localdetector.js";
 import { isIptablesServiceChain, NameCache, Probabilities } from "./names.js";
 import { categorizeEndpoints, type EndpointInfo, endpointsMap, externallyAccessible, type ProxyService, type ServicePortInfo, servicePorts, usesClusterEndpoints, usesLocalEndpoints } from "./servicemap.js";
-import { asciiBytes, TextWriter } from "./textwriter.js";
+import { TextWriter } from "./textwriter.js";
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments ("large cluster mode"). */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -42,35 +43,6 @@ export interface IptablesSyncResult {
 
 const q = (s: string): string => `"${s}"`;
 
-// The constant pieces of the per-endpoint lines, as bytes.
-const APPEND = asciiBytes("-A ");
-const NEW_CHAIN = asciiBytes(":");
-const CHAIN_COUNTERS = asciiBytes(" - [0:0]");
-const SOURCE = asciiBytes(" -s ");
-const TO_MARK_MASQ = asciiBytes(" -j KUBE-MARK-MASQ");
-const JUMP = asciiBytes(" -j ");
-const PROBABILITY = asciiBytes(" -m statistic --mode random --probability ");
-const RECENT = asciiBytes(" -m recent --name ");
-const RECENT_SET = asciiBytes(" --set");
-const QUOTE = asciiBytes('"');
-
-/** Bytes per endpoint in the nat table's chain lines and rules, to size the buffers once. */
-const NAT_CHAIN_BYTES_PER_ENDPOINT = 40;
-const NAT_RULE_BYTES_PER_ENDPOINT = 320;
-
-/** One sync's output: chain lines and rules, per table. */
-class Buffers {
-  readonly filterChains = new TextWriter(1 << 12);
-  readonly filterRules = new TextWriter();
-  readonly natChains: TextWriter;
-  readonly natRules: TextWriter;
-
-  constructor(endpoints: number) {
-    this.natChains = new TextWriter(Math.max(1 << 16, endpoints * NAT_CHAIN_BYTES_PER_ENDPOINT));
-    this.natRules = new TextWriter(Math.max(1 << 16, endpoints * NAT_RULE_BYTES_PER_ENDPOINT));
-  }
-}
-
 /**
  * Writes the rules for the service ports and their endpoints. Services are written in the order
  * given (kube-proxy walks a Go map, so its order is random; tests sort as kube-proxy's do).
@@ -92,7 +64,7 @@ export function syncIptablesRules(
   let totalEndpoints = 0;
   for (const sp of ports) totalEndpoints += endpoints.get(sp.key)?.length ?? 0;
   const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
-  const b = new Buffers(totalEndpoints);
+  const b = new Buffers(totalEndpoints, ports.length);
   for (const c of ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL"]) b.filterChains.line(`:${c} - [0:0]`);
   for (const c of ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"]) b.natChains.line(`:${c} - [0:0]`);
   b.natRules.line(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
@@ -345,52 +317,6 @@ export function syncIptablesRules(
     filterRules: b.filterRules.lines,
     natRules: b.natRules.lines - deletedChains.length,
   };
-}
-
-/** writeServiceToEndpointRules: affinity checks first, then one probabilistic jump per endpoint. */
-function writeServiceToEndpointRules(
-  out: TextWriter,
-  sp: ServicePortInfo,
-  chain: string,
-  endpoints: readonly EndpointInfo[],
-  sepOf: (endpoint: string) => string,
-  probs: Probabilities,
-  large: boolean,
-): void {
-  const commentHead = ` -m comment --comment "${sp.nameString} -> `;
-  const head = (ep: EndpointInfo): void => {
-    out.bytes(APPEND);
-    out.str(chain);
-    if (large) return;
-    out.str(commentHead);
-    out.str(ep.endpoint);
-    out.bytes(QUOTE);
-  };
-  if (sp.clientIPAffinity) {
-    const affinity = ` --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j `;
-    for (const ep of endpoints) {
-      const sep = sepOf(ep.endpoint);
-      head(ep);
-      out.bytes(RECENT);
-      out.str(sep);
-      out.str(affinity);
-      out.str(sep);
-      out.nl();
-    }
-  }
-  const n = endpoints.length;
-  for (let i = 0; i < n; i++) {
-    const ep = endpoints[i];
-    head(ep);
-    // The last (or only) endpoint is a guaranteed match.
-    if (i < n - 1) {
-      out.bytes(PROBABILITY);
-      out.str(probs.get(n - i));
-    }
-    out.bytes(JUMP);
-    out.str(sepOf(ep.endpoint));
-    out.nl();
-  }
 }
 
 /** A full sync from Services and EndpointSlices: what kube-proxy writes on its first sync on a node. */

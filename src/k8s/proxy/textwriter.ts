@@ -61,19 +61,23 @@ export function asciiBytes(s: string): Uint8Array {
 
 export class TextWriter {
   private buf: Uint8Array;
-  private pos = 0;
+  /** Where the text starts: bytes before it are room left for the texts that go in front (concat). */
+  private start: number;
+  private pos: number;
   /** Some piece was not ASCII: the bytes are UTF-8, not Latin-1. */
   private wide = false;
   /** The number of lines ended with nl(). */
   lines = 0;
 
-  constructor(initialBytes = 1 << 16) {
-    this.buf = takeBuffer(initialBytes);
+  /** `headroom`: bytes kept free in front of the text, where concat can put the texts before it instead of copying this one. */
+  constructor(initialBytes = 1 << 16, headroom = 0) {
+    this.buf = takeBuffer(headroom + initialBytes);
+    this.start = this.pos = headroom;
   }
 
   /** The bytes written so far. */
   get byteLength(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
   private grow(need: number): void {
@@ -144,16 +148,17 @@ export class TextWriter {
 
   /** Appends another writer's bytes (its lines count as this one's). */
   append(w: TextWriter): void {
-    if (this.pos + w.pos > this.buf.length) this.grow(w.pos);
-    this.buf.set(w.buf.subarray(0, w.pos), this.pos);
-    this.pos += w.pos;
+    const n = w.byteLength;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.buf.set(w.buf.subarray(w.start, w.pos), this.pos);
+    this.pos += n;
     this.lines += w.lines;
     if (w.wide) this.wide = true;
   }
 
   /** The text written so far. */
   text(): string {
-    const b = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.pos);
+    const b = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.start, this.pos - this.start);
     return this.wide ? b.toString("utf8") : b.toString("latin1");
   }
 
@@ -161,15 +166,37 @@ export class TextWriter {
   release(): void {
     if (this.buf.length > 0) giveBuffer(this.buf);
     this.buf = EMPTY;
-    this.pos = 0;
+    this.start = this.pos = 0;
   }
 
   /** The text of several writers, one after the other, decoded once; the writers are released. */
   static concat(parts: readonly TextWriter[]): string {
-    let total = 0;
-    for (const w of parts) total += w.pos;
-    const all = new TextWriter(Math.max(1, total));
-    for (const w of parts) {
+    // The largest text stays where it is when the texts before it fit in its headroom.
+    let big = 0;
+    for (let i = 1; i < parts.length; i++) if (parts[i].byteLength > parts[big].byteLength) big = i;
+    let before = 0;
+    for (let i = 0; i < big; i++) before += parts[i].byteLength;
+    let all: TextWriter;
+    let rest: readonly TextWriter[];
+    if (parts.length > 0 && parts[big].start >= before) {
+      all = parts[big];
+      let at = all.start - before;
+      all.start = at;
+      for (const w of parts.slice(0, big)) {
+        all.buf.set(w.buf.subarray(w.start, w.pos), at);
+        at += w.byteLength;
+        all.lines += w.lines;
+        if (w.wide) all.wide = true;
+        w.release();
+      }
+      rest = parts.slice(big + 1);
+    } else {
+      let total = 0;
+      for (const w of parts) total += w.byteLength;
+      all = new TextWriter(Math.max(1, total));
+      rest = parts;
+    }
+    for (const w of rest) {
       all.append(w);
       w.release();
     }
