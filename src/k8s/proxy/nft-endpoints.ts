@@ -4,6 +4,7 @@
 // (knftablesDump, a test), while `nft list ruleset` writes them straight from the parts.
 
 import type { NftChain, NftRule } from "./nftables.js";
+import type { EndpointInfo, ServicePortInfo } from "./servicemap.js";
 import { asciiBytes, type TextWriter } from "./textwriter.js";
 
 const ENDPOINT = "endpoint-";
@@ -17,13 +18,9 @@ export class EndpointChain implements NftChain {
   constructor(
     /** The name's hashed base ("HASH-ns/svc/proto/port__ip/port"). */
     readonly nameBase: string,
-    readonly ip: string,
-    /** "tcp", "udp", "sctp". */
-    readonly proto: string,
-    /** "ip:port". */
-    readonly endpoint: string,
-    /** With ClientIP affinity: the endpoint's affinity set is updated before the DNAT. */
-    readonly affinity: boolean,
+    readonly ep: EndpointInfo,
+    /** Its service port: the protocol, and ClientIP affinity (the affinity set is updated before the DNAT). */
+    readonly sp: ServicePortInfo,
   ) {}
 
   get name(): string {
@@ -35,9 +32,9 @@ export class EndpointChain implements NftChain {
   get rules(): NftRule[] {
     if (this.made === null) {
       // Hairpin: traffic that loops back to its originator is masqueraded.
-      this.made = [{ rule: `ip saddr ${this.ip} jump mark-for-masquerade` }];
-      if (this.affinity) this.made.push({ rule: `update @affinity-${this.nameBase} { ip saddr }` });
-      this.made.push({ rule: `meta l4proto ${this.proto} dnat to ${this.endpoint}` });
+      this.made = [{ rule: `ip saddr ${this.ep.ip} jump mark-for-masquerade` }];
+      if (this.sp.clientIPAffinity) this.made.push({ rule: `update @affinity-${this.nameBase} { ip saddr }` });
+      this.made.push({ rule: `meta l4proto ${this.sp.proto} dnat to ${this.ep.endpoint}` });
     }
     return this.made;
   }
@@ -73,19 +70,19 @@ const GOTO = asciiBytes(" : goto ");
 /** The rules of an untouched endpoint chain, as `nft list ruleset` prints them (they print as written). */
 export function writeEndpointRules(c: EndpointChain, out: TextWriter): void {
   out.bytes(HAIRPIN);
-  out.str(c.ip);
+  out.str(c.ep.ip);
   out.bytes(MARK_FOR_MASQUERADE);
   out.lines++;
-  if (c.affinity) {
+  if (c.sp.clientIPAffinity) {
     out.bytes(AFFINITY_UPDATE);
     out.str(c.nameBase);
     out.bytes(FROM_SOURCE);
     out.lines++;
   }
   out.bytes(L4PROTO);
-  out.str(c.proto);
+  out.str(c.sp.proto);
   out.bytes(DNAT_TO);
-  out.str(c.endpoint);
+  out.str(c.ep.endpoint);
   out.nl();
 }
 

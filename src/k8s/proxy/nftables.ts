@@ -208,15 +208,12 @@ function writeService(b: TableBuilder, cfg: ProxierConfig, sp: ServicePortInfo, 
   for (const ep of cat.allReachable) {
     const base = baseOf(ep.ip, ep.port, ep.endpoint);
     epBases.push(base);
-    epChains.push(b.endpointChain(new EndpointChain(base, ep.ip, proto, ep.endpoint, sp.clientIPAffinity)));
+    epChains.push(b.endpointChain(new EndpointChain(base, ep, sp)));
   }
-  const indexOf = new Map<EndpointInfo, number>();
+  let indexOf: Map<EndpointInfo, number> | null = null;
   const slot = (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]): number => {
     if (list === cat.allReachable) return i;
-    if (indexOf.size === 0)
-      cat.allReachable.forEach((e, j) => {
-        indexOf.set(e, j);
-      });
+    indexOf ??= new Map(cat.allReachable.map((e, j) => [e, j]));
     return indexOf.get(ep)!;
   };
   const epBase = (ep: EndpointInfo, i: number, list: readonly EndpointInfo[]): string => epBases[slot(ep, i, list)];
