@@ -24,23 +24,10 @@ export function flowHash3(a: number, b: number, c: number, seed: number): number
 const u32at = (b: Uint8Array, i: number): number => (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 
 /**
- * Flow hash of an inner IPv4 packet at b[ip, end): addresses, protocol and, for TCP and UDP when not
- * a fragment, the ports: the keys the flow dissector feeds skb_get_hash.
- */
-export function ipv4FlowHash(b: Uint8Array, ip: number, end: number, seed: number): number {
-  const proto = b[ip + 9];
-  let c = proto;
-  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-    const l4 = ip + ((b[ip] & 0x0f) << 2);
-    if (((b[ip + 6] & 0x3f) | b[ip + 7]) === 0 && l4 + 4 <= end) c ^= u32at(b, l4);
-  }
-  return flowHash3(u32at(b, ip + 12), u32at(b, ip + 16), c, seed);
-}
-
-/**
- * ipv4FlowHash read through a DataView (vxlanEncap's path): one bounds check per word instead of
- * four byte reads, ~4 ns less per packet here. The same keys and result (a property test holds
- * vxlanEncap's source port equal to innerFlowHash's).
+ * Flow hash of an inner IPv4 packet at [ip, end) of the view: addresses, protocol and, for TCP and
+ * UDP when not a fragment, the ports: the keys the flow dissector feeds skb_get_hash. Read a word
+ * at a time (one bounds check per word instead of four byte reads, ~4 ns less per packet here);
+ * a property test holds it to a byte-by-byte reading of the same keys.
  */
 export function ipv4FlowHashView(v: DataView, ip: number, end: number, seed: number): number {
   const proto = v.getUint8(ip + 9);
@@ -56,9 +43,10 @@ export function ipv4FlowHashView(v: DataView, ip: number, end: number, seed: num
 export const ethFlowHash = (b: Uint8Array, o: number, seed: number): number =>
   flowHash3(u32at(b, o), u32at(b, o + 4), u32at(b, o + 8), seed ^ ((b[o + 12] << 8) | b[o + 13]));
 
-/** The flow hash of the inner Ethernet frame at b[o, o+len), as vxlanEncap computes it. */
+/** The flow hash of the inner Ethernet frame at b[o, o+len), as vxlanEncap computes it (cold path: a DataView per call). */
 export function innerFlowHash(b: Uint8Array, o: number, len: number, seed: number): number {
-  if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && len >= INNER_IPV4_MIN) return ipv4FlowHash(b, o + ETH_HLEN, o + len, seed);
+  if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && len >= INNER_IPV4_MIN)
+    return ipv4FlowHashView(new DataView(b.buffer, b.byteOffset, b.byteLength), o + ETH_HLEN, o + len, seed);
   return ethFlowHash(b, o, seed);
 }
 

@@ -11,6 +11,7 @@ import {
   buildUdp,
   DEFAULT_HEADROOM,
   encapVxlan,
+  flowHash3,
   flowSrcPort,
   innerFlowHash,
   Packet,
@@ -261,6 +262,17 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
     expect(outer(odd)).toEqual(want);
   });
 
+  /** skb_get_hash's keys read byte by byte: an independent reading of what flowhash.ts reads a word at a time. */
+  const byteFlowHash = (f: Uint8Array, seed: number): number => {
+    const u32 = (i: number) => ((f[i] << 24) | (f[i + 1] << 16) | (f[i + 2] << 8) | f[i + 3]) | 0;
+    if (f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) return flowHash3(u32(0), u32(4), u32(8), seed ^ ((f[12] << 8) | f[13]));
+    const proto = f[23];
+    let c = proto;
+    const l4 = 14 + ((f[14] & 0x0f) << 2);
+    if ((proto === 6 || proto === 17) && (f[20] & 0x3f) === 0 && f[21] === 0 && l4 + 4 <= f.length) c ^= u32(l4);
+    return flowHash3(u32(26), u32(30), c, seed);
+  };
+
   it("hashes the inner flow as innerFlowHash does, for any IPv4 header (TCP/UDP ports, fragments, options, short frames)", () => {
     // vxlanEncap decides for itself whether the inner frame is IPv4 and hashes it; innerFlowHash
     // must agree with it on the source port of every frame.
@@ -288,6 +300,7 @@ describe("vxlanEncap (template) and vxlanDecap", () => {
         const a = Packet.from(frame);
         const b = Packet.from(frame);
         b.hash = innerFlowHash(frame, 0, frame.length, t.hashSeed) | 0;
+        expect(b.hash >>> 0).toBe(byteFlowHash(frame, t.hashSeed));
         vxlanEncap(a, t);
         vxlanEncap(b, t);
         expect(udp.srcPort(a.buf, a.head + 34)).toBe(udp.srcPort(b.buf, b.head + 34));
