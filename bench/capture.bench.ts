@@ -26,7 +26,12 @@ let dir = "";
 /** A target opened for appending, so cutting it back to empty restarts it at offset 0. */
 function openTarget(where: "file" | "null", name: string): number {
   if (where === "null") return openSync("/dev/null", "w");
-  dir ||= mkdtempSync(join(tmpdir(), "kubewire-bench-"));
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), "kubewire-bench-"));
+    // The harness's child process exits after its pair, without run()'s cleanup.
+    const made = dir;
+    process.once("exit", () => rmSync(made, { recursive: true, force: true }));
+  }
   const fd = openSync(join(dir, name), "a");
   open.push(fd);
   return fd;

@@ -106,7 +106,7 @@ const socketPath: BenchCase = {
   },
 };
 
-const pairs: FloorPair[] = [
+export const pairs: FloorPair[] = [
   { suite: "forward 64 B frame pod→pod (capture off)", figure: forward(false), floor, target: 500 },
   { suite: "forward 64 B frame pod→pod (capture on)", figure: forward(true), floor },
   { suite: "udp socket send→receive pod→pod", figure: socketPath, floor },

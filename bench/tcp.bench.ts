@@ -201,7 +201,7 @@ const setupFloor: BenchCase = {
   },
 };
 
-const pairs: FloorPair[] = [
+export const pairs: FloorPair[] = [
   { suite: "tcp bulk pod→pod (per 1448-byte segment)", figure: bulk, floor },
   { suite: "tcp connection setups via ClusterIP DNAT (per connection)", figure: setups, floor: setupFloor },
 ];
