@@ -1,6 +1,7 @@
 // iptables-restore parsing: the tokenizer, the commands, --noflush, atomicity, and errors that
 // name the file, the line, the token and what was expected.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   applyIptablesRestore,
@@ -55,6 +56,44 @@ describe("tokenizeRestoreLine (add_param_to_argv)", () => {
     expect(tokenizeRestoreLine('--comment "a \\"q\\" it\\\'s \\\\"')).toEqual(["--comment", "a \"q\" it's \\"]);
     expect(tokenizeRestoreLine('--comment ""  -j\tX')).toEqual(["--comment", "", "-j", "X"]);
     expect(tokenizeRestoreLine("--comment 'a b'")).toEqual(["--comment", "'a", "b'"]);
+  });
+
+  it("reads any line as add_param_to_argv does, character by character", () => {
+    // The reference: add_param_to_argv's loop, one character at a time (iptables-restore.c).
+    const reference = (line: string): string[] | "unterminated" => {
+      const out: string[] = [];
+      let cur: string | null = null;
+      let quoted = false;
+      let escaped = false;
+      for (const ch of line) {
+        if (quoted) {
+          if (escaped) {
+            cur += ch;
+            escaped = false;
+          } else if (ch === "\\") escaped = true;
+          else if (ch === '"') quoted = false;
+          else cur += ch;
+        } else if (ch === '"') {
+          quoted = true;
+          cur ??= "";
+        } else if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r") {
+          if (cur !== null) out.push(cur);
+          cur = null;
+        } else cur = (cur ?? "") + ch;
+      }
+      if (quoted) return "unterminated";
+      if (cur !== null) out.push(cur);
+      return out;
+    };
+    const line = fc.array(fc.constantFrom("a", "-", " ", "\t", '"', "\\", "'", "x y", "é"), { maxLength: 24 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(line, (l) => {
+        const want = reference(l);
+        if (want === "unterminated") expect(() => tokenizeRestoreLine(l)).toThrow(/unterminated quote/);
+        else expect(tokenizeRestoreLine(l)).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses an unterminated quote", () => {
