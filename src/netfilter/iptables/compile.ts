@@ -10,7 +10,8 @@ import { MIN_SEGMENT, planSegments } from "../nft/segments.js";
 import { ServiceVerdictMap } from "../nft/vmap.js";
 import type { TableName } from "../types.js";
 import type { Graph } from "./commit.js";
-import type { StatisticSpec } from "./matches/statistic.js";
+import { commentMatch } from "./matches/comment.js";
+import { type StatisticSpec, statisticMatch } from "./matches/statistic.js";
 import type { Chain, Rule, Table } from "./model.js";
 import { formatRule } from "./save.js";
 import { type MatchFn, type MatchInstance, matchAlways, type TargetFn, type XtEnv, type XtParam } from "./xt.js";
@@ -166,6 +167,7 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
   const ent = p.ent;
   for (let o = E_RESUME; o < ent.length; o += ENT_SIZE) ent[o] = -1;
   fused = new Map();
+  compiledOf = new Map();
   for (let ci = 0; ci < chains.length; ci++) {
     const c = chains[ci];
     const base = c.pc;
@@ -197,7 +199,7 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
     } else ent[o + E_FLAGS] = EntryKind.End << 16;
     if (dispatch === "map" && rules.length >= MIN_SEGMENT) addSegments(p, c, base);
   }
-  fused = null;
+  fused = compiledOf = null;
   jumpGraph = null;
   if (p.segmentList.length > 1) orderSegments(p);
   return p;
@@ -256,6 +258,8 @@ const scratch: MatchFn[] = [];
  * arrays, see ParseCache). Not for matches that keep state per rule (statistic --mode nth).
  */
 let fused: Map<readonly MatchInstance[], MatchFn | null> | null = null;
+/** The compiled closure of each match instance in this compileTable (instances are shared between arrays: see ParseCache.instances). */
+let compiledOf: Map<MatchInstance, MatchFn> | null = null;
 
 const perRuleState = (matches: readonly MatchInstance[]): boolean =>
   matches.some((m) => m.ext.name === "statistic" && (m.spec as StatisticSpec).mode === "nth");
@@ -271,7 +275,14 @@ function compileMatches(r: Rule, env: XtEnv): MatchFn | null {
   if (r.inIface !== null) scratch.push(ifaceMatch(r.inIface, r.invIn, false));
   if (r.outIface !== null) scratch.push(ifaceMatch(r.outIface, r.invOut, true));
   for (let i = 0; i < matches.length; i++) {
-    const fn = matches[i].ext.compile(matches[i].spec, env);
+    const m = matches[i];
+    // Comments (one instance per rule) always match: nothing to compile or remember.
+    if (m.ext === commentMatch) continue;
+    let fn = compiledOf?.get(m);
+    if (fn === undefined) {
+      fn = m.ext.compile(m.spec, env);
+      if (compiledOf !== null && !(m.ext === statisticMatch && (m.spec as StatisticSpec).mode === "nth")) compiledOf.set(m, fn);
+    }
     if (fn !== matchAlways) scratch.push(fn);
   }
   const fn = scratch.length === 0 ? null : scratch.length === 1 ? scratch[0] : fuseMatches(scratch);

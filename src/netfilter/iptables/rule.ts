@@ -57,7 +57,14 @@ interface TargetSlot {
  * objects to keep, and the compiler compiles a shared matches array once.
  */
 export interface ParseCache {
+  /** Matches arrays of rules without a comment, by the rule's protocol and every match as read. */
   readonly matches: Map<string, readonly MatchInstance[]>;
+  /**
+   * Single matches other than comments, by the rule's protocol and the match as read: kube-proxy
+   * comments every rule with its service and endpoint, so whole arrays are rarely alike, but the
+   * matches beside the comment are (ten probabilities for 100k `-m statistic` rules).
+   */
+  readonly instances: Map<string, MatchInstance>;
   /**
    * The last `-j CHAIN` target made, reused by the next rule jumping to the same chain (a
    * RuleTarget is read-only): kube-proxy's 100k KUBE-SEP rules jump to KUBE-MARK-MASQ, each
@@ -66,7 +73,7 @@ export interface ParseCache {
   jump: RuleTarget | null;
 }
 
-export const newParseCache = (): ParseCache => ({ matches: new Map(), jump: null });
+export const newParseCache = (): ParseCache => ({ matches: new Map(), instances: new Map(), jump: null });
 
 /** An extension's error without a token gets the option it was parsing (withToken in the old parser). */
 function located(e: unknown, token: string): unknown {
@@ -276,7 +283,7 @@ export function parseRuleInto(
     } catch (e) {
       throw located(e, tok);
     }
-    if (cache !== null && slot.key !== undefined) slot.key += `\x1f${invert ? "!" : ""}${canon}\x1e${args.length === 1 ? args[0] : args.join("\x1e")}`;
+    if (cache !== null && slot.key !== undefined && slot.ext !== commentExt) slot.key += `\x1f${invert ? "!" : ""}${canon}\x1e${args.length === 1 ? args[0] : args.join("\x1e")}`;
     invert = false;
     i++;
   }
@@ -308,18 +315,24 @@ export function parseRuleInto(
   if (table === "nat" && tgt.kind === "verdict" && tgt.verdict === "DROP")
     fail('The "nat" table is not intended for filtering, the use of DROP is therefore inhibited', "DROP", "a filter table rule");
 
-  let key = "";
   let matches: readonly MatchInstance[] | undefined;
-  if (cache !== null) {
-    key = `${table} ${proto} ${+invProto}`;
-    for (let k = 0; k < slots.length; k++) key += `\x1d${slots[k].key}`;
-    matches = cache.matches.get(key);
-  }
-  if (matches === undefined) {
-    const fresh: MatchInstance[] = new Array(slots.length);
-    for (let k = 0; k < slots.length; k++) fresh[k] = { ext: slots[k].ext, spec: slots[k].spec };
-    if (cache !== null) cache.matches.set(key, fresh);
-    matches = fresh;
+  if (cache === null) matches = freshMatches(slots, null, "");
+  else {
+    const prefix = `${table} ${proto} ${+invProto}`;
+    let key = prefix;
+    let commented = false;
+    for (let k = 0; k < slots.length; k++) {
+      if (slots[k].ext === commentExt) commented = true;
+      else key += `\x1d${slots[k].key}`;
+    }
+    if (commented) matches = freshMatches(slots, cache, prefix);
+    else {
+      matches = cache.matches.get(key);
+      if (matches === undefined) {
+        matches = freshMatches(slots, cache, prefix);
+        cache.matches.set(key, matches);
+      }
+    }
   }
   const p = Math.max(proto, 0);
   const pkts = counters === null ? 0 : counters[0];
@@ -348,6 +361,28 @@ export function parseRuleInto(
         bytes,
       });
   return counters;
+}
+
+const commentExt = MATCHES.get("comment");
+
+/** A matches array for `slots`: comments as read, the other matches shared through `cache` (keyed under `prefix`) when there is one. */
+function freshMatches(slots: Slot[], cache: ParseCache | null, prefix: string): MatchInstance[] {
+  const out: MatchInstance[] = new Array(slots.length);
+  for (let k = 0; k < slots.length; k++) {
+    const s = slots[k];
+    if (cache === null || s.ext === commentExt) {
+      out[k] = { ext: s.ext, spec: s.spec };
+      continue;
+    }
+    const key = `${prefix}\x1d${s.key}`;
+    let m = cache.instances.get(key);
+    if (m === undefined) {
+      m = { ext: s.ext, spec: s.spec };
+      cache.instances.set(key, m);
+    }
+    out[k] = m;
+  }
+  return out;
 }
 
 function knownOptions(slots: Slot[], target: TargetSlot | null): string {

@@ -17,7 +17,7 @@ export const commentMatch = defineMatch<CommentSpec>({
   options: { "--comment": { args: 1 } },
   init: () => ({ comment: null }),
   parse(spec, _option, args) {
-    if (Buffer.byteLength(args[0]) > MAX_COMMENT) fail(`comment may not exceed ${MAX_COMMENT} characters`, args[0]);
+    if (args[0].length * 3 > MAX_COMMENT && Buffer.byteLength(args[0]) > MAX_COMMENT) fail(`comment may not exceed ${MAX_COMMENT} characters`, args[0]);
     spec.comment = args[0];
   },
   final(spec) {
