@@ -94,3 +94,73 @@ describe("incremental restore (--noflush)", () => {
     );
   });
 });
+
+describe("a restore that moves no chain is compiled in place", () => {
+  const node = makeNode();
+  const SERVICES = (rows: [string, number, string][]) => rows.map(([vip, port, to]) => `-A SERVICES -d ${vip}/32 -p udp -m udp --dport ${port} -j ${to}`);
+  const BASE_SVC = [
+    "*filter",
+    ":SERVICES - [0:0]",
+    ":A - [0:0]",
+    ":B - [0:0]",
+    ":N - [0:0]",
+    "-A INPUT -j SERVICES",
+    "-A INPUT -j N",
+    ...[1, 2, 3, 4].map((h) => `-A N -d 10.96.1.${h}/32 -p udp -m udp --dport 53 -j ${h % 2 ? "DROP" : "ACCEPT"}`),
+    ...SERVICES([
+      ["10.96.0.1", 53, "A"],
+      ["10.96.0.2", 53, "B"],
+      ["10.96.0.3", 80, "A"],
+      ["10.96.0.4", 80, "B"],
+      ["10.96.0.5", 81, "DROP"],
+    ]),
+    "-A A -p udp --sport 1000 -j DROP",
+    "-A A -j ACCEPT",
+    "-A B -p udp --sport 2000 -j DROP",
+    "-A B -j ACCEPT",
+    "COMMIT",
+    "",
+  ].join("\n");
+  // Each keeps every chain's name and length: the program's arrays are patched, not laid out anew.
+  const SAME_LAYOUT = [
+    ["*filter", ":SERVICES - [0:0]", ...SERVICES([["10.96.0.2", 80, "A"], ["10.96.0.1", 53, "B"], ["10.96.0.5", 53, "A"], ["10.96.0.4", 81, "DROP"], ["10.96.0.3", 80, "B"]]), "COMMIT", ""],
+    ["*filter", ":INPUT DROP [0:0]", "-F INPUT", "-A INPUT -j SERVICES", "-A INPUT -j N", ":A - [0:0]", "-A A -p udp --sport 3000 -j DROP", "-A A -j RETURN", "COMMIT", ""],
+    ["*filter", ":B - [0:0]", "-A B -p udp --sport 2000 -j DROP", "-A B -j ACCEPT", "COMMIT", ""],
+    ["*filter", "-R SERVICES 3 -d 10.96.0.6/32 -p udp -m udp --dport 82 -j A", "-R B 1 -p udp --sport 1000 -j DROP", "COMMIT", ""],
+    // SERVICES loses its verdict map (no rule keyed by address and port alone), N keeps its own.
+    ["*filter", ":SERVICES - [0:0]", ...[1, 2, 3, 4, 5].map((h) => `-A SERVICES -s 192.168.0.0/16 -d 10.96.0.${h}/32 -p udp -j ${h % 2 ? "A" : "B"}`), "COMMIT", ""],
+  ].map((l) => l.join("\n"));
+
+  const verdicts = (e: IptablesEngine): string => {
+    const out: string[] = [];
+    for (const dst of ["10.96.0.1", "10.96.0.2", "10.96.0.3", "10.96.0.4", "10.96.0.5", "10.96.0.6", "10.96.1.1", "10.96.1.2", "10.96.1.3"])
+      for (const dport of [53, 80, 81, 82])
+        for (const sport of [1000, 2000, 3000]) out.push(`${dst}:${dport}:${sport}=${e.run("filter", ctxFor(node, Hook.LocalIn, udpPacket("192.168.0.99", sport, dst, dport)))}`);
+    return out.join(" ");
+  };
+
+  for (const dispatch of ["linear", "map"] as const)
+    it(`behaves as the same rules loaded afresh (${dispatch} dispatch), keeping the counters of the chains not written`, () => {
+      const e = new IptablesEngine({ rules: BASE_SVC, dispatch });
+      if (dispatch === "map") expect(e.program("filter")!.segmentList.length).toBeGreaterThan(0);
+      expect(e.run("filter", ctxFor(node, Hook.LocalIn, udpPacket("192.168.0.99", 2000, "10.96.0.2", 53)))).toBe(Verdict.Drop);
+      for (const text of SAME_LAYOUT) {
+        const before = e.program("filter")!;
+        const bCount = entryPackets(before, pcOf(before, "B", 1));
+        e.restore(text, { noflush: true });
+        const after = e.program("filter")!;
+        expect(after.ent).toBe(before.ent);
+        if (!text.includes("B ")) expect(entryPackets(after, pcOf(after, "B", 1))).toBe(bCount);
+        const fresh = new IptablesEngine({ rules: e.save(), dispatch });
+        // Chains sit elsewhere in a fresh layout (iptables-save's order): the maps compare by chain and length.
+        const maps = (p: Program) => p.segmentList.map((s) => `${s.chain}:${s.end - s.start}:${s.map.size}`);
+        if (dispatch === "map") expect(maps(after)).toEqual(maps(fresh.program("filter")!));
+        expect(verdicts(e)).toBe(verdicts(fresh));
+      }
+      // A chain that grows moves the rest: laid out anew, and still the same as afresh.
+      const before = e.program("filter")!;
+      e.restore("*filter\n-A A -j ACCEPT\nCOMMIT\n", { noflush: true });
+      expect(e.program("filter")!.ent).not.toBe(before.ent);
+      expect(verdicts(e)).toBe(verdicts(new IptablesEngine({ rules: e.save(), dispatch })));
+    });
+});

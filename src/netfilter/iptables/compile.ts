@@ -10,11 +10,12 @@ import { MIN_SEGMENT, planSegments } from "../nft/segments.js";
 import { ServiceVerdictMap } from "../nft/vmap.js";
 import type { TableName } from "../types.js";
 import type { Graph } from "./commit.js";
-import { commentMatch } from "./matches/comment.js";
-import { type StatisticSpec, statisticMatch } from "./matches/statistic.js";
+import { compileMatches, shareCompiledMatches } from "./compile-matches.js";
 import type { Chain, Rule, Table } from "./model.js";
 import { formatRule } from "./save.js";
-import { type MatchFn, type MatchInstance, matchAlways, type TargetFn, type XtEnv, type XtParam } from "./xt.js";
+import type { MatchFn, TargetFn, XtEnv } from "./xt.js";
+
+export { fuseMatches } from "./compile-matches.js";
 
 /** What a program entry does once its rule matched. */
 export const EntryKind = { None: 0, Verdict: 1, Jump: 2, Goto: 3, Return: 4, Target: 5, Policy: 6, End: 7 } as const;
@@ -93,41 +94,6 @@ export const entryTarget = (p: Program, pc: number): TargetFn | null => p.fns[2 
 export const entryPackets = (p: Program, pc: number): number => p.cnt[2 * pc];
 export const entryBytes = (p: Program, pc: number): number => p.cnt[2 * pc + 1];
 
-/** Fuses match closures into one, in rule order, leaving out those that always match. */
-export function fuseMatches(fns: MatchFn[]): MatchFn | null {
-  const f = fns.filter((m) => m !== matchAlways);
-  switch (f.length) {
-    case 0:
-      return null;
-    case 1:
-      return f[0];
-    case 2: {
-      const [a, b] = f;
-      return (p) => a(p) && b(p);
-    }
-    case 3: {
-      const [a, b, c] = f;
-      return (p) => a(p) && b(p) && c(p);
-    }
-    default:
-      return (p) => {
-        for (let i = 0; i < f.length; i++) if (!f[i](p)) return false;
-        return true;
-      };
-  }
-}
-
-/** -i / -o: ifname_compare with a "+" wildcard; no device compares as "". */
-function ifaceMatch(name: string, invert: boolean, out: boolean): MatchFn {
-  const wildcard = name.endsWith("+");
-  const want = wildcard ? name.slice(0, -1) : name;
-  return (p: XtParam) => {
-    const d = out ? p.ctx.outdev : p.ctx.indev;
-    const have = d === null ? "" : d.name;
-    return (wildcard ? have.startsWith(want) : have === want) !== invert;
-  };
-}
-
 /**
  * Lays the table out and compiles it. With `prev` (the table's program before a restore), every
  * rule that is still the same rule object at the same place of a chain of the same name keeps its
@@ -148,6 +114,11 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
     c.pc = n;
     n += c.rules.length + 1;
   }
+  if (prev !== undefined && prev.n === n && prev.dispatch === dispatch && sameLayout(prev, chains)) {
+    const p = compileInPlace(t, env, prev, chains);
+    jumpGraph = null;
+    return p;
+  }
   const p: Program = {
     table: t.name,
     n,
@@ -164,10 +135,8 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
     stackSize: chains.length + 1,
     text: new Array<string | undefined>(n),
   };
-  const ent = p.ent;
-  for (let o = E_RESUME; o < ent.length; o += ENT_SIZE) ent[o] = -1;
-  fused = new Map();
-  compiledOf = new Map();
+  for (let o = E_RESUME; o < p.ent.length; o += ENT_SIZE) p.ent[o] = -1;
+  shareCompiledMatches(true);
   for (let ci = 0; ci < chains.length; ci++) {
     const c = chains[ci];
     const base = c.pc;
@@ -185,23 +154,91 @@ export function compileTable(t: Table, env: XtEnv, dispatch: Dispatch = "linear"
       if (where === null && r.target.kind === "ext") where = `${p.table}/${c.name}`;
       compileRule(p, pc, r, c, i + 1, t, env, where ?? "");
     }
-    const end = base + rules.length;
-    const o = end * ENT_SIZE;
-    p.chainOf[end] = c;
-    p.num[end] = rules.length + 1;
-    if (c.hook !== null) {
-      ent[o + E_FLAGS] = EntryKind.Policy << 16;
-      ent[o + E_ARG] = c.policy === "DROP" ? Verdict.Drop : Verdict.Accept;
-      p.cnt[2 * end] = c.pkts;
-      p.cnt[2 * end + 1] = c.bytes;
-      p.hookEntry[c.hook] = base;
-      p.hookPolicy[c.hook] = end;
-    } else ent[o + E_FLAGS] = EntryKind.End << 16;
+    chainEnd(p, c);
     if (dispatch === "map" && rules.length >= MIN_SEGMENT) addSegments(p, c, base);
   }
-  fused = compiledOf = null;
+  shareCompiledMatches(false);
   jumpGraph = null;
   if (p.segmentList.length > 1) orderSegments(p);
+  return p;
+}
+
+/** A chain's last entry: a built-in chain's policy (the hook's underflow), a user chain's implicit RETURN. */
+function chainEnd(p: Program, c: Chain): void {
+  const end = c.pc + c.rules.length;
+  const o = end * ENT_SIZE;
+  p.chainOf[end] = c;
+  p.num[end] = c.rules.length + 1;
+  p.text[end] = undefined;
+  if (c.hook !== null) {
+    p.ent[o + E_FLAGS] = EntryKind.Policy << 16;
+    p.ent[o + E_ARG] = c.policy === "DROP" ? Verdict.Drop : Verdict.Accept;
+    p.cnt[2 * end] = c.pkts;
+    p.cnt[2 * end + 1] = c.bytes;
+    p.hookEntry[c.hook] = c.pc;
+    p.hookPolicy[c.hook] = end;
+  } else p.ent[o + E_FLAGS] = EntryKind.End << 16;
+}
+
+/**
+ * Whether `prev` has, where each chain now goes, a chain of the same name and length: then no
+ * chain moved and no jump changes its offset (kube-proxy's partial sync rewriting its top-level
+ * chains with as many rules as before, a resync with nothing changed).
+ */
+function sameLayout(prev: Program, chains: readonly Chain[]): boolean {
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i];
+    const end = c.pc + c.rules.length;
+    const q = prev.chainOf[end];
+    const kind = (prev.ent[end * ENT_SIZE + E_FLAGS] >>> 16) & 0xff;
+    if (q === undefined || q.name !== c.name || prev.chainOf[c.pc] !== q || (kind !== EntryKind.End && kind !== EntryKind.Policy)) return false;
+  }
+  return true;
+}
+
+/**
+ * compileTable when nothing moved (sameLayout): the chains written are compiled over their own
+ * entries in `prev`'s arrays, and the entries of the chains not written are not touched at all,
+ * so the restore costs what it wrote rather than the table (no new 40 MB program for 430k rules
+ * to copy into). The new program shares `prev`'s arrays: `prev` is spent (the engine swaps it out).
+ */
+function compileInPlace(t: Table, env: XtEnv, prev: Program, chains: readonly Chain[]): Program {
+  const written = new Set<string>();
+  for (let i = 0; i < chains.length; i++) if (prev.chainOf[chains[i].pc + chains[i].rules.length] !== chains[i]) written.add(chains[i].name);
+  const p: Program = { ...prev, segmentList: prev.segmentList.filter((s) => !written.has(s.chain)) };
+  const ent = p.ent;
+  shareCompiledMatches(true);
+  for (let ci = 0; ci < chains.length; ci++) {
+    const c = chains[ci];
+    if (!written.has(c.name)) continue;
+    const base = c.pc;
+    edge = jumpGraph === null ? 0 : jumpGraph.first[ci];
+    const rules = c.rules;
+    let where: string | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      const pc = base + i;
+      const o = pc * ENT_SIZE;
+      ent[o + E_RESUME] = -1;
+      ent[o + E_SEG] = 0;
+      p.text[pc] = undefined;
+      if (prev.rules[pc] === r) {
+        // The same rule at the same place (a chain copied, not flushed): its entry stands; a jump still takes its edge.
+        p.chainOf[pc] = c;
+        if (r.target.kind === "jump") ent[o + E_ARG] = targetPc(t, r);
+        continue;
+      }
+      ent[o + E_ARG] = 0;
+      p.fns[2 * pc + 1] = null;
+      if (where === null && r.target.kind === "ext") where = `${p.table}/${c.name}`;
+      compileRule(p, pc, r, c, i + 1, t, env, where ?? "");
+    }
+    chainEnd(p, c);
+    if (p.dispatch === "map" && rules.length >= MIN_SEGMENT) addSegments(p, c, base);
+  }
+  shareCompiledMatches(false);
+  if (p.segmentList.length > 1) orderSegments(p);
+  else if (p.segmentList.length === 1) ent[p.segmentList[0].start * ENT_SIZE + E_SEG] = 1;
   return p;
 }
 
@@ -248,46 +285,6 @@ function orderSegments(p: Program): void {
   };
   p.segmentList.sort((a, b) => rank(a) - rank(b) || (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : a.start - b.start));
   for (let i = 0; i < p.segmentList.length; i++) p.ent[p.segmentList[i].start * ENT_SIZE + E_SEG] = i + 1;
-}
-
-/** Match closures of the rule being compiled (reused: fused closures copy what they keep). */
-const scratch: MatchFn[] = [];
-
-/**
- * The fused match of each matches array compiled in this compileTable (rules of one restore share
- * arrays, see ParseCache). Not for matches that keep state per rule (statistic --mode nth).
- */
-let fused: Map<readonly MatchInstance[], MatchFn | null> | null = null;
-/** The compiled closure of each match instance in this compileTable (instances are shared between arrays: see ParseCache.instances). */
-let compiledOf: Map<MatchInstance, MatchFn> | null = null;
-
-const perRuleState = (matches: readonly MatchInstance[]): boolean =>
-  matches.some((m) => m.ext.name === "statistic" && (m.spec as StatisticSpec).mode === "nth");
-
-function compileMatches(r: Rule, env: XtEnv): MatchFn | null {
-  const matches = r.matches;
-  const shared = fused !== null && r.inIface === null && r.outIface === null;
-  if (shared) {
-    const hit = fused!.get(matches);
-    if (hit !== undefined) return hit;
-  }
-  scratch.length = 0;
-  if (r.inIface !== null) scratch.push(ifaceMatch(r.inIface, r.invIn, false));
-  if (r.outIface !== null) scratch.push(ifaceMatch(r.outIface, r.invOut, true));
-  for (let i = 0; i < matches.length; i++) {
-    const m = matches[i];
-    // Comments (one instance per rule) always match: nothing to compile or remember.
-    if (m.ext === commentMatch) continue;
-    let fn = compiledOf?.get(m);
-    if (fn === undefined) {
-      fn = m.ext.compile(m.spec, env);
-      if (compiledOf !== null && !(m.ext === statisticMatch && (m.spec as StatisticSpec).mode === "nth")) compiledOf.set(m, fn);
-    }
-    if (fn !== matchAlways) scratch.push(fn);
-  }
-  const fn = scratch.length === 0 ? null : scratch.length === 1 ? scratch[0] : fuseMatches(scratch);
-  if (shared && !perRuleState(matches)) fused!.set(matches, fn);
-  return fn;
 }
 
 function compileRule(p: Program, pc: number, r: Rule, c: Chain, num: number, tbl: Table, env: XtEnv, where: string): void {
