@@ -163,7 +163,9 @@ describeLinux("interop: a kubewire node and a real Linux flannel node", () => {
     expect(await kw.request({ cmd: "tcp-listen", on: "client", port: 8081, batch: N })).toMatchObject({ ok: true });
     expect(t.exec("server", ["python3", "-c", PY_CLIENT, client.ipString, "8081", String(N)])).toContain(`got ${N}`);
     // The Linux client is in TIME_WAIT once kubewire's FIN came and its last ACK left.
-    for (let i = 0; i < 200 && !t.exec("server", ["ss", "-Htan", "state", "time-wait"]).includes(`${client.ipString}:8081`); i++) await new Promise((r) => setTimeout(r, 10));
+    // (Polled for up to 10 s of wall time, not a count of polls: each `ss` is a process, slow on a loaded machine.)
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && !t.exec("server", ["ss", "-Htan", "state", "time-wait"]).includes(`${client.ipString}:8081`)) await new Promise((r) => setTimeout(r, 10));
     expect(t.exec("server", ["ss", "-Htan", "state", "time-wait"])).toContain(`${client.ipString}:8081`);
     // … and that ACK has reached kubewire's server socket.
     expect(await kw.request({ cmd: "tcp-idle", on: "client" })).toMatchObject({ ok: true });
