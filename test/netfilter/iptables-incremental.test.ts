@@ -164,3 +164,22 @@ describe("a restore that moves no chain is compiled in place", () => {
       expect(verdicts(e)).toBe(verdicts(new IptablesEngine({ rules: e.save(), dispatch })));
     });
 });
+
+describe("a restore that changes no jump keeps the table's checked jump graph", () => {
+  const LOOPLESS = "*filter\n:A - [0:0]\n:B - [0:0]\n:C - [0:0]\n:D - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j C\n-A C -j D\n-A D -j ACCEPT\nCOMMIT\n";
+
+  it("refuses a rewritten chain whose jump, as many as before, now closes a loop", () => {
+    const e = new IptablesEngine({ rules: LOOPLESS });
+    e.restore("*filter\n:C - [0:0]\n-A C -j D\nCOMMIT\n", { noflush: true });
+    expect(() => e.restore("*filter\n:C - [0:0]\n-A C -j A\nCOMMIT\n", { noflush: true })).toThrow(/chain loop: A -> B -> C -> A/);
+    expect(e.save()).toContain("-A C -j D");
+  });
+
+  it("checks the targets of a rewritten chain against where it is reached from, and a jump moved onto a chain reached from elsewhere", () => {
+    const e = new IptablesEngine({ rules: "*nat\n:SEP - [0:0]\n:OTHER - [0:0]\n-A PREROUTING -j SEP\n-A POSTROUTING -j OTHER\nCOMMIT\n" });
+    e.restore("*nat\n:SEP - [0:0]\n-A SEP -p udp -j DNAT --to-destination 10.0.0.1\nCOMMIT\n", { noflush: true });
+    // The same number of jumps, but POSTROUTING now reaches SEP, whose DNAT it may not.
+    expect(() => e.restore("*nat\n:POSTROUTING ACCEPT [0:0]\n-F POSTROUTING\n-A POSTROUTING -j SEP\nCOMMIT\n", { noflush: true })).toThrow(/DNAT is only valid from PREROUTING, OUTPUT, but chain SEP is reached from POSTROUTING/);
+    expect(() => e.restore("*nat\n:OTHER - [0:0]\n-A OTHER -p udp -j DNAT --to-destination 10.0.0.2\nCOMMIT\n", { noflush: true })).toThrow(/DNAT is only valid from PREROUTING, OUTPUT, but chain OTHER is reached from POSTROUTING/);
+  });
+});

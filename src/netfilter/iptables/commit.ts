@@ -25,6 +25,44 @@ export interface Graph {
   edges: Int32Array;
   /** The hooks every ext target of chain i allows (AND of xt_target.hooks). */
   allowed: Int32Array;
+  /** The hooks (1 << Hook) chain i is reached from, once checked. */
+  reach: Int32Array;
+}
+
+/** Jump targets of the chain scanJumps read last (graph indices, in rule order), and the AND of its ext targets' hooks. */
+let jumps = new Int32Array(64);
+let jumpsAllowed = ALL_HOOKS;
+
+/**
+ * Reads chain `c`'s jumps into `jumps` (returning how many) and its targets' hooks into
+ * `jumpsAllowed`, checking on the way, for a chain this restore wrote (`owned`), that each jump
+ * lands on a user chain. Targets need `idx` set on every chain of the table.
+ */
+function scanJumps(st: StagedTable, c: Chain, owned: boolean): number {
+  const t = st.t;
+  let ok = ALL_HOOKS;
+  let n = 0;
+  const rules = c.rules;
+  for (let k = 0; k < rules.length; k++) {
+    const tg = rules[k].target;
+    if (tg.kind === "jump") {
+      const dest = t.chains.get(tg.chain);
+      if (owned) {
+        const line = c.lines![k] || undefined;
+        if (dest === undefined) throw new IptablesError(`Chain '${tg.chain}' does not exist`, { line, token: tg.chain, expected: `a chain declared with ":${tg.chain} - [0:0]" or -N` });
+        if (dest.hook !== null) throw new IptablesError(`cannot jump to built-in chain ${dest.name}`, { line, token: dest.name, expected: "a user chain" });
+      }
+      if (dest === undefined) continue;
+      if (n === jumps.length) {
+        const grown = new Int32Array(n * 2);
+        grown.set(jumps);
+        jumps = grown;
+      }
+      jumps[n++] = dest.idx;
+    } else if (tg.kind === "ext" && tg.ext.hooks !== undefined) ok &= tg.ext.hooks;
+  }
+  jumpsAllowed = ok;
+  return n;
 }
 
 /**
@@ -32,8 +70,7 @@ export interface Graph {
  * (only those can have new jumps: -X refuses to delete a chain still jumped to).
  */
 function graphOf(st: StagedTable): Graph {
-  const t = st.t;
-  const chains = [...t.chains.values()];
+  const chains = [...st.t.chains.values()];
   for (let i = 0; i < chains.length; i++) chains[i].idx = i;
   const first = new Int32Array(chains.length + 1);
   const allowed = new Int32Array(chains.length);
@@ -41,32 +78,46 @@ function graphOf(st: StagedTable): Graph {
   let n = 0;
   for (let i = 0; i < chains.length; i++) {
     first[i] = n;
-    let ok = ALL_HOOKS;
-    const c = chains[i];
-    const owned = st.owns(c);
-    const rules = c.rules;
-    for (let k = 0; k < rules.length; k++) {
-      const tg = rules[k].target;
-      if (tg.kind === "jump") {
-        const dest = t.chains.get(tg.chain);
-        if (owned) {
-          const line = c.lines![k] || undefined;
-          if (dest === undefined) throw new IptablesError(`Chain '${tg.chain}' does not exist`, { line, token: tg.chain, expected: `a chain declared with ":${tg.chain} - [0:0]" or -N` });
-          if (dest.hook !== null) throw new IptablesError(`cannot jump to built-in chain ${dest.name}`, { line, token: dest.name, expected: "a user chain" });
-        }
-        if (dest === undefined) continue;
-        if (n === edges.length) {
-          const grown = new Int32Array(n * 2);
-          grown.set(edges);
-          edges = grown;
-        }
-        edges[n++] = dest.idx;
-      } else if (tg.kind === "ext" && tg.ext.hooks !== undefined) ok &= tg.ext.hooks;
+    const k = scanJumps(st, chains[i], st.owns(chains[i]));
+    if (n + k > edges.length) {
+      const grown = new Int32Array(Math.max(2 * edges.length, n + k));
+      grown.set(edges);
+      edges = grown;
     }
-    allowed[i] = ok;
+    for (let j = 0; j < k; j++) edges[n + j] = jumps[j];
+    n += k;
+    allowed[i] = jumpsAllowed;
   }
   first[chains.length] = n;
-  return { chains, first, edges, allowed };
+  return { chains, first, edges, allowed, reach: new Int32Array(0) };
+}
+
+/**
+ * The graph of the table `st` was forked from, carried over when the restore added and removed
+ * no chain and every chain it wrote jumps where it jumped before (kube-proxy's partial sync
+ * rewriting its top-level chains): the edges, and so the loop and reach checks, stand. Null when
+ * that is not so. Costs the chains written, not the table.
+ */
+function graphFrom(st: StagedTable, base: Graph): Graph | null {
+  const t = st.t;
+  if (t.chains.size !== base.chains.length) return null;
+  const chains = new Array<Chain>(base.chains.length);
+  let i = 0;
+  for (const c of t.chains.values()) {
+    if (c.name !== base.chains[i].name) return null;
+    c.idx = i;
+    chains[i++] = c;
+  }
+  const allowed = base.allowed.slice();
+  for (const c of st.owned) {
+    if (chains[c.idx] !== c) continue; // written, then deleted (-X)
+    const n = scanJumps(st, c, true);
+    const from = base.first[c.idx];
+    if (n !== base.first[c.idx + 1] - from) return null;
+    for (let k = 0; k < n; k++) if (jumps[k] !== base.edges[from + k]) return null;
+    allowed[c.idx] = jumpsAllowed;
+  }
+  return { chains, first: base.first, edges: base.edges, allowed, reach: base.reach };
 }
 
 /** mark_source_chains' ELOOP: no chain reaches itself. */
@@ -106,9 +157,16 @@ function reach(g: Graph): Int32Array {
 
 /** Validates a staged table before it replaces the live one; errors name the rule's input line. Returns its jump graph. */
 export function checkStaged(st: StagedTable): Graph {
+  const carried = st.t.graph === null ? null : graphFrom(st, st.t.graph);
+  if (carried !== null) {
+    // Nothing reaches anywhere new: only the rules written need their checks.
+    for (const c of st.owned) if (carried.chains[c.idx] === c) for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], carried.reach[c.idx], c.lines![k] || undefined);
+    return carried;
+  }
   const g = graphOf(st);
   checkLoops(g);
   const hooks = reach(g);
+  g.reach = hooks;
   for (let i = 0; i < g.chains.length; i++) {
     const c = g.chains[i];
     const owned = st.owns(c);

@@ -5,6 +5,7 @@
 
 import { HOOK_NAMES, Hook } from "../../net/index.js";
 import type { TableName } from "../types.js";
+import type { Graph } from "./commit.js";
 import type { MatchInstance, TargetExtension } from "./xt.js";
 
 /** Tables in the order iptables-nft's iptables-save lists them (xtables_ipv4[]: mangle, raw, filter, nat). */
@@ -92,6 +93,11 @@ export function makeChain(name: string, hook: Hook | null, policy: Policy | null
 
 export class Table {
   readonly chains: Map<string, Chain>;
+  /**
+   * The jump graph its last commit checked (commit.ts), handed to a fork so that the next restore
+   * can carry it over when no chain's jumps changed; null when there is none.
+   */
+  graph: Graph | null = null;
 
   /** A table with empty built-in chains, or (`chains` given) one holding exactly those chains. */
   constructor(
@@ -128,7 +134,9 @@ export class Table {
    * the fork replaces it by a copy first, as restore.ts does). Costs one Map copy, not a chain copy.
    */
   fork(): Table {
-    return new Table(this.name, new Map(this.chains));
+    const t = new Table(this.name, new Map(this.chains));
+    t.graph = this.graph;
+    return t;
   }
 
   /** A copy whose chains and rule arrays may be changed without touching this one (rules are shared). */
