@@ -183,3 +183,29 @@ describe("a restore that changes no jump keeps the table's checked jump graph", 
     expect(() => e.restore("*nat\n:OTHER - [0:0]\n-A OTHER -p udp -j DNAT --to-destination 10.0.0.2\nCOMMIT\n", { noflush: true })).toThrow(/DNAT is only valid from PREROUTING, OUTPUT, but chain OTHER is reached from POSTROUTING/);
   });
 });
+
+describe("the engine edits its live tables in place and puts them back when the restore fails", () => {
+  const node = makeNode();
+  const send = (e: IptablesEngine, sport: number, dport: number) => e.run("filter", ctxFor(node, Hook.LocalIn, udpPacket("192.168.0.99", sport, "192.168.0.10", dport)));
+  const failing = [
+    // A chain deleted, one flushed, one created, a policy changed, then an error in the same table…
+    "*filter\n-D INPUT 2\n-X SVC-B\n:SVC-A - [0:0]\n-A SVC-A -j ACCEPT\n:NEW - [0:0]\n:INPUT DROP [0:0]\n-A NEW -j NOPE\nCOMMIT\n",
+    // … in a later table, after the first committed…
+    "*filter\n:SVC-A - [0:0]\n-A SVC-A -j ACCEPT\nCOMMIT\n*nat\n:X - [0:0]\n-A X -j NOPE\nCOMMIT\n",
+    // … or after both tables committed: a set that does not exist (checked once the text is read).
+    "*filter\n:SVC-A - [0:0]\n-A SVC-A -m set --match-set NOPE src -j ACCEPT\nCOMMIT\n",
+  ];
+  for (const [i, text] of failing.entries())
+    it(`leaves rules, behaviour and the next restore as before (${i + 1})`, () => {
+      const e = new IptablesEngine({ rules: `${BASE}*nat\n:X - [0:0]\nCOMMIT\n` });
+      const before = e.save();
+      expect(() => e.restore(text, { noflush: true })).toThrow(IptablesError);
+      expect(e.save()).toBe(before);
+      expect(send(e, 1000, 53)).toBe(Verdict.Drop);
+      expect(send(e, 2000, 54)).toBe(Verdict.Drop);
+      expect(send(e, 2001, 54)).toBe(Verdict.Accept);
+      e.restore("*filter\n:SVC-B - [0:0]\n-A SVC-B -j DROP\nCOMMIT\n", { noflush: true });
+      expect(send(e, 2001, 54)).toBe(Verdict.Drop);
+      expect(send(e, 1001, 53)).toBe(Verdict.Accept);
+    });
+});

@@ -129,10 +129,16 @@ export class IptablesEngine implements RuleTableRunner {
    */
   restore(text: string, opts: RestoreOptions = {}): void {
     this.syncCounters();
-    const staged = stageIptablesRestore(this.ruleset_, text, opts);
-    for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
+    // The live tables are edited in place (undone on error): they are replaced by the result anyway.
+    const staged = stageIptablesRestore(this.ruleset_, text, { ...opts, inPlace: opts.noflush === true });
     const programs = new Map(this.programs);
-    for (const [name, st] of staged.tables) programs.set(name, compileTable(st.t, this.env, this.dispatch, this.programs.get(name), st.graph ?? undefined));
+    try {
+      for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
+      for (const [name, st] of staged.tables) programs.set(name, compileTable(st.t, this.env, this.dispatch, this.programs.get(name), st.graph ?? undefined));
+    } catch (e) {
+      staged.rollback();
+      throw e;
+    }
     this.swap(staged.ruleset, programs);
   }
 

@@ -21,6 +21,12 @@ export interface RestoreOptions {
   noflush?: boolean;
   /** --counters: take [p:b] from the input. */
   counters?: boolean;
+  /**
+   * With noflush: edit the tables of `base` themselves instead of forks of them, undoing the
+   * edits if the restore fails (the engine's restore, which replaces the base anyway: a fork
+   * copies the table's map of chains, 110k entries for kube-proxy at 10k Services, per sync).
+   */
+  inPlace?: boolean;
 }
 
 const COMMANDS: Readonly<Record<string, string>> = {
@@ -59,6 +65,8 @@ export interface StagedRestore {
   ruleset: Ruleset;
   /** Per committed table, its staging: `owned` lists the chains written (the rest are the base's own objects). */
   tables: Map<TableName, StagedTable>;
+  /** Puts tables edited in place (RestoreOptions.inPlace) back as they were, if what follows the restore fails. */
+  rollback(): void;
 }
 
 const WS = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
@@ -74,6 +82,8 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
   let tableLine = 0;
   let lineNo = 0;
   const argv: string[] = [];
+  /** Every table block begun, for rollback (in-place tables only) if the restore fails. */
+  const staging: StagedTable[] = [];
   const len = text.length;
   let pos = 0;
   cache = newParseCache();
@@ -104,7 +114,8 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
         const name = line.slice(1).trim();
         if (!isTableName(name)) throw new IptablesError(`unknown table "${name}"`, { token: line, expected: "*raw, *mangle, *nat or *filter" });
         const prev = committed.get(name)?.t ?? base.tables.get(name);
-        st = opts.noflush && prev !== undefined ? new StagedTable(prev.fork(), false) : new StagedTable(new Table(name), true);
+        st = opts.noflush && prev !== undefined ? (opts.inPlace ? new StagedTable(prev, false, true) : new StagedTable(prev.fork(), false)) : new StagedTable(new Table(name), true);
+        staging.push(st);
         tableLine = lineNo;
         continue;
       }
@@ -140,6 +151,7 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
     }
     if (st !== null) throw new IptablesError(`COMMIT expected for table "${st.t.name}" (started at line ${tableLine})`, { expected: "COMMIT" });
   } catch (e) {
+    for (let i = staging.length - 1; i >= 0; i--) staging[i].rollback();
     if (!(e instanceof IptablesError)) throw e;
     // The commit's checks know the rule's line but not the file: both go on the error.
     if (e.line !== undefined && e.file === undefined) throw new IptablesError(e.reason, { file, line: e.line, token: e.token, expected: e.expected });
@@ -151,7 +163,10 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
   const ruleset = new Ruleset();
   for (const [n, t] of base.tables) ruleset.tables.set(n, t);
   for (const [n, staged] of committed) ruleset.tables.set(n, staged.t);
-  return { ruleset, tables: committed };
+  const rollback = (): void => {
+    for (let i = staging.length - 1; i >= 0; i--) staging[i].rollback();
+  };
+  return { ruleset, tables: committed, rollback };
 }
 
 /** ":CHAIN POLICY [p:b]". */

@@ -19,13 +19,43 @@ export class StagedTable {
   private lastChain: Chain | null = null;
   /** The jump graph the commit checked (valid for the table as committed). */
   graph: Graph | null = null;
+  /**
+   * Editing the live table itself (see RestoreOptions.inPlace): each chain name's entry before this
+   * restore first changed it (undefined: there was none), and the table's graph then, for rollback.
+   */
+  private readonly undo: Map<string, Chain | undefined> | null;
+  private readonly undoGraph: Graph | null;
 
-  /** `fresh`: the table replaces the old one (no --noflush): every chain in it is new. */
+  /**
+   * `fresh`: the table replaces the old one (no --noflush): every chain in it is new. `inPlace`:
+   * `t` is the live table, edited directly and put back by rollback() if the restore fails.
+   */
   constructor(
     readonly t: Table,
     fresh: boolean,
+    inPlace = false,
   ) {
     if (fresh) for (const c of t.chains.values()) this.own(c, []);
+    this.undo = inPlace ? new Map() : null;
+    this.undoGraph = t.graph;
+  }
+
+  /** Sets (or, with null, deletes) a chain of the table, remembering what was there first when editing in place. */
+  private put(name: string, c: Chain | null): void {
+    if (this.undo !== null && !this.undo.has(name)) this.undo.set(name, this.t.chains.get(name));
+    if (c === null) this.t.chains.delete(name);
+    else this.t.chains.set(name, c);
+  }
+
+  /** Puts an in-place table back as it was before this restore (a chain deleted and put back goes last in the table's order). */
+  rollback(): void {
+    if (this.undo === null) return;
+    for (const [name, c] of this.undo) {
+      if (c === undefined) this.t.chains.delete(name);
+      else this.t.chains.set(name, c);
+    }
+    this.undo.clear();
+    this.t.graph = this.undoGraph;
   }
 
   private own(c: Chain, lines: number[]): Chain {
@@ -57,7 +87,7 @@ export class StagedTable {
     let c = this.existing(name, cmd);
     if (c.stage !== this) {
       c = this.own(makeChain(c.name, c.hook, c.policy, c.rules.slice(), c.pkts, c.bytes), new Array<number>(c.rules.length).fill(0));
-      this.t.chains.set(c.name, c);
+      this.put(c.name, c);
     }
     this.lastName = c.name;
     this.lastChain = c;
@@ -111,7 +141,7 @@ export class StagedTable {
       c.lines!.length = 0;
       return;
     }
-    this.t.chains.set(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), []));
+    this.put(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), []));
     if (this.lastName === c.name) this.lastName = null;
   }
 
@@ -119,7 +149,7 @@ export class StagedTable {
   newChain(name: string, known = false): void {
     checkChainName(name);
     if (!known && this.t.chains.has(name)) throw new IptablesError(`Chain already exists`, { token: name, expected: "a new chain name" });
-    this.t.chains.set(name, this.own(makeChain(name, null, null, []), []));
+    this.put(name, this.own(makeChain(name, null, null, []), []));
   }
 
   /** -X [CHAIN]: refused while another chain's rule jumps to it (with a bare -X, jumps among the deleted chains do not count). */
@@ -142,7 +172,7 @@ export class StagedTable {
     }
     for (const n of names) {
       for (const r of this.t.chains.get(n)!.rules) this.ref(r, -1);
-      this.t.chains.delete(n);
+      this.put(n, null);
     }
     this.lastName = null;
   }
