@@ -60,6 +60,19 @@ describe("incremental restore (--noflush)", () => {
     expect(send(e, 1000, 53)).toBe(Verdict.Drop);
   });
 
+  it("a chain copied to be appended to keeps its rules' live counters, and the policies theirs", () => {
+    const e = new IptablesEngine({ rules: BASE });
+    expect(send(e, 1000, 53)).toBe(Verdict.Drop);
+    expect(send(e, 1000, 99)).toBe(Verdict.Accept); // INPUT's policy
+    e.restore("*filter\n-A SVC-A -p udp --sport 1001 -j DROP\nCOMMIT\n", { noflush: true });
+    const p = e.program("filter")!;
+    expect(entryPackets(p, pcOf(p, "SVC-A", 1))).toBe(1);
+    expect(entryPackets(p, pcOf(p, "SVC-A", 3))).toBe(0);
+    const saved = e.save({ counters: true });
+    expect(saved).toMatch(/^:INPUT ACCEPT \[1:\d+\]$/m);
+    expect(saved).toMatch(/^\[1:\d+\] -A SVC-A -p udp -m udp --sport 1000 -j DROP$/m);
+  });
+
   it("stays all-or-nothing: an error in a later table leaves every table as it was", () => {
     const e = new IptablesEngine({ rules: BASE });
     const before = e.save();

@@ -12,10 +12,11 @@ import { formatNftRuleset, type NftPrintOptions, nftMaps } from "../nft/print.js
 import type { NatApi, NfContext, RuleTableRunner, TableName } from "../types.js";
 import * as layout from "./compile.js";
 import { compileTable, type Dispatch, entryArg, entryKind, entryNum, entryText, type MapSegment, type Program, VERDICT_NAMES } from "./compile.js";
+import { syncChainCounters, syncPolicyCounters, syncProgramCounters } from "./counters.js";
 import { IptablesError } from "./errors.js";
 import type { RecentTable } from "./matches/recent.js";
 import type { SetSpec } from "./matches/set.js";
-import { type Rule, type Ruleset, Ruleset as RulesetClass, TABLE_NAMES } from "./model.js";
+import { type Chain, type Rule, type Ruleset, Ruleset as RulesetClass, TABLE_NAMES } from "./model.js";
 import { type RestoreOptions, stageIptablesRestore } from "./restore.js";
 import { formatIptablesSave, type SaveOptions } from "./save.js";
 import { IpSetRegistry } from "./sets.js";
@@ -128,9 +129,11 @@ export class IptablesEngine implements RuleTableRunner {
    * the input names are recompiled, and in them only the chains it wrote (see compileTable).
    */
   restore(text: string, opts: RestoreOptions = {}): void {
-    this.syncCounters();
+    // Built-in chains' policies are laid out anew in every compile: their counters come from the
+    // chains. Other counters are brought up to date only for the chains the restore copies.
+    for (const p of this.programs.values()) syncPolicyCounters(p);
     // The live tables are edited in place (undone on error): they are replaced by the result anyway.
-    const staged = stageIptablesRestore(this.ruleset_, text, { ...opts, inPlace: opts.noflush === true });
+    const staged = stageIptablesRestore(this.ruleset_, text, { ...opts, inPlace: opts.noflush === true, syncChain: this.syncChain });
     const programs = new Map(this.programs);
     try {
       for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
@@ -179,19 +182,14 @@ export class IptablesEngine implements RuleTableRunner {
 
   /** Copies the live counters into the ruleset's rules and chains. */
   syncCounters(): void {
-    for (const p of this.programs.values()) {
-      for (let pc = 0; pc < p.n; pc++) {
-        const r = p.rules[pc];
-        if (r !== null) {
-          r.pkts = p.cnt[2 * pc];
-          r.bytes = p.cnt[2 * pc + 1];
-        } else if (entryKind(p, pc) === EntryKind.Policy) {
-          p.chainOf[pc].pkts = p.cnt[2 * pc];
-          p.chainOf[pc].bytes = p.cnt[2 * pc + 1];
-        }
-      }
-    }
+    for (const p of this.programs.values()) syncProgramCounters(p);
   }
+
+  /** Copies the live counters of one chain of `table` into its rules (and policy): see RestoreOptions.syncChain. */
+  private readonly syncChain = (table: TableName, c: Chain): void => {
+    const p = this.programs.get(table);
+    if (p !== undefined) syncChainCounters(p, c);
+  };
 
   /** iptables -Z: zeroes every counter. */
   zero(): void {

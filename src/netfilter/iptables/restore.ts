@@ -27,6 +27,12 @@ export interface RestoreOptions {
    * copies the table's map of chains, 110k entries for kube-proxy at 10k Services, per sync).
    */
   inPlace?: boolean;
+  /**
+   * Called before a chain of `base` is copied or replaced (with its counters: the copy keeps its
+   * rules' and policy's), so the caller can bring that chain's counters up to date first (the
+   * engine's live counters are in its programs, not in the rules).
+   */
+  syncChain?: (table: TableName, c: Chain) => void;
 }
 
 const COMMANDS: Readonly<Record<string, string>> = {
@@ -114,7 +120,7 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
         const name = line.slice(1).trim();
         if (!isTableName(name)) throw new IptablesError(`unknown table "${name}"`, { token: line, expected: "*raw, *mangle, *nat or *filter" });
         const prev = committed.get(name)?.t ?? base.tables.get(name);
-        st = opts.noflush && prev !== undefined ? (opts.inPlace ? new StagedTable(prev, false, true) : new StagedTable(prev.fork(), false)) : new StagedTable(new Table(name), true);
+        st = opts.noflush && prev !== undefined ? new StagedTable(opts.inPlace ? prev : prev.fork(), false, opts.inPlace, opts.syncChain) : new StagedTable(new Table(name), true);
         staging.push(st);
         tableLine = lineNo;
         continue;

@@ -5,6 +5,7 @@
 // validates rule by rule and what the engine compiles anew; the others keep their compiled code.
 // This is iptables-restore --noflush as the kernel sees it: only the chains written change.
 
+import type { TableName } from "../types.js";
 import type { Graph } from "./commit.js";
 import { IptablesError } from "./errors.js";
 import { type Chain, makeChain, type Rule, type Table } from "./model.js";
@@ -34,6 +35,8 @@ export class StagedTable {
     readonly t: Table,
     fresh: boolean,
     inPlace = false,
+    /** See RestoreOptions.syncChain. */
+    private readonly syncChain?: (table: TableName, c: Chain) => void,
   ) {
     if (fresh) for (const c of t.chains.values()) this.own(c, []);
     this.undo = inPlace ? new Map() : null;
@@ -86,6 +89,7 @@ export class StagedTable {
     if (name !== undefined && name === this.lastName) return this.lastChain!;
     let c = this.existing(name, cmd);
     if (c.stage !== this) {
+      this.syncChain?.(this.t.name, c);
       c = this.own(makeChain(c.name, c.hook, c.policy, c.rules.slice(), c.pkts, c.bytes), new Array<number>(c.rules.length).fill(0));
       this.put(c.name, c);
     }
@@ -141,6 +145,7 @@ export class StagedTable {
       c.lines!.length = 0;
       return;
     }
+    if (c.hook !== null) this.syncChain?.(this.t.name, c);
     this.put(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), []));
     if (this.lastName === c.name) this.lastName = null;
   }
