@@ -202,7 +202,7 @@ describe("the engine edits its live tables in place and puts them back when the 
   const send = (e: IptablesEngine, sport: number, dport: number) => e.run("filter", ctxFor(node, Hook.LocalIn, udpPacket("192.168.0.99", sport, "192.168.0.10", dport)));
   const failing = [
     // A chain deleted, one flushed, one created, a policy changed, then an error in the same table…
-    "*filter\n-D INPUT 2\n-X SVC-B\n:SVC-A - [0:0]\n-A SVC-A -j ACCEPT\n:NEW - [0:0]\n:INPUT DROP [0:0]\n-A NEW -j NOPE\nCOMMIT\n",
+    "*filter\n-D INPUT 2\n-X SVC-B\n:SVC-A - [0:0]\n-A SVC-A -j ACCEPT\n:NEW - [0:0]\n:INPUT DROP [0:0]\n:SVC-B - [0:0]\n-A SVC-B -j ACCEPT\n-A NEW -j NOPE\nCOMMIT\n",
     // … in a later table, after the first committed…
     "*filter\n:SVC-A - [0:0]\n-A SVC-A -j ACCEPT\nCOMMIT\n*nat\n:X - [0:0]\n-A X -j NOPE\nCOMMIT\n",
     // … or after both tables committed: a set that does not exist (checked once the text is read).

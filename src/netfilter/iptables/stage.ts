@@ -24,7 +24,9 @@ export class StagedTable {
    * Editing the live table itself (see RestoreOptions.inPlace): each chain name's entry before this
    * restore first changed it (undefined: there was none), and the table's graph then, for rollback.
    */
-  private readonly undo: Map<string, Chain | undefined> | null;
+  private readonly undo: Map<string, Chain> | null;
+  /** Editing in place: the names this restore created (an array, not the map: a first sync creates 110k). */
+  private readonly created: string[] = [];
   private readonly undoGraph: Graph | null;
 
   /**
@@ -45,7 +47,12 @@ export class StagedTable {
 
   /** Sets (or, with null, deletes) a chain of the table, remembering what was there first when editing in place. */
   private put(name: string, c: Chain | null): void {
-    if (this.undo !== null && !this.undo.has(name)) this.undo.set(name, this.t.chains.get(name));
+    if (this.undo !== null) {
+      const prior = this.t.chains.get(name);
+      if (prior === undefined) {
+        if (c !== null) this.created.push(name);
+      } else if (prior.stage !== this && !this.undo.has(name)) this.undo.set(name, prior);
+    }
     if (c === null) this.t.chains.delete(name);
     else this.t.chains.set(name, c);
   }
@@ -53,11 +60,10 @@ export class StagedTable {
   /** Puts an in-place table back as it was before this restore (a chain deleted and put back goes last in the table's order). */
   rollback(): void {
     if (this.undo === null) return;
-    for (const [name, c] of this.undo) {
-      if (c === undefined) this.t.chains.delete(name);
-      else this.t.chains.set(name, c);
-    }
+    for (const name of this.created) this.t.chains.delete(name);
+    for (const [name, c] of this.undo) this.t.chains.set(name, c);
     this.undo.clear();
+    this.created.length = 0;
     this.t.graph = this.undoGraph;
   }
 
