@@ -222,3 +222,23 @@ describe("the engine edits its live tables in place and puts them back when the 
       expect(send(e, 1001, 53)).toBe(Verdict.Accept);
     });
 });
+
+describe("a commit error names the line of the rule it is about", () => {
+  const lineOfError = (text: string): number | undefined => {
+    try {
+      new IptablesEngine({ rules: text, file: "f" });
+    } catch (e) {
+      return (e as IptablesError).line;
+    }
+    return undefined;
+  };
+  it("for rules on consecutive lines, interleaved with another chain's, several from one line, inserted and replaced", () => {
+    const head = "*filter\n:A - [0:0]\n:B - [0:0]\n";
+    expect(lineOfError(`${head}-A A -j ACCEPT\n-A A -j B\n-A A -j NOPE\nCOMMIT\n`)).toBe(6);
+    expect(lineOfError(`${head}-A A -j ACCEPT\n-A B -j ACCEPT\n-A A -j NOPE\nCOMMIT\n`)).toBe(6);
+    expect(lineOfError(`${head}-A A -s 10.0.0.1,10.0.0.2 -j ACCEPT\n-A A -j NOPE\nCOMMIT\n`)).toBe(5);
+    expect(lineOfError(`${head}-A A -j ACCEPT\n-A A -j ACCEPT\n-I A 1 -j NOPE\nCOMMIT\n`)).toBe(6);
+    expect(lineOfError(`${head}-A A -j ACCEPT\n-A A -j NOPE\n-A A -j ACCEPT\n-D A 1\nCOMMIT\n`)).toBe(5);
+    expect(lineOfError(`${head}-A A -j ACCEPT\n-A A -j ACCEPT\n-R A 2 -j NOPE\nCOMMIT\n`)).toBe(6);
+  });
+});

@@ -8,7 +8,7 @@
 import { HOOK_NAMES } from "../../net/index.js";
 import { IptablesError } from "./errors.js";
 import type { Chain, Rule, Table } from "./model.js";
-import type { StagedTable } from "./stage.js";
+import { lineOf, type StagedTable } from "./stage.js";
 
 const ALL_HOOKS = 0x1f;
 
@@ -48,7 +48,7 @@ function scanJumps(st: StagedTable, c: Chain, owned: boolean): number {
     if (tg.kind === "jump") {
       const dest = t.chains.get(tg.chain);
       if (owned) {
-        const line = c.lines![k] || undefined;
+        const line = lineOf(c, k) || undefined;
         if (dest === undefined) throw new IptablesError(`Chain '${tg.chain}' does not exist`, { line, token: tg.chain, expected: `a chain declared with ":${tg.chain} - [0:0]" or -N` });
         if (dest.hook !== null) throw new IptablesError(`cannot jump to built-in chain ${dest.name}`, { line, token: dest.name, expected: "a user chain" });
       }
@@ -160,7 +160,7 @@ export function checkStaged(st: StagedTable): Graph {
   const carried = st.t.graph === null ? null : graphFrom(st, st.t.graph);
   if (carried !== null) {
     // Nothing reaches anywhere new: only the rules written need their checks.
-    for (const c of st.owned) if (carried.chains[c.idx] === c) for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], carried.reach[c.idx], c.lines![k] || undefined);
+    for (const c of st.owned) if (carried.chains[c.idx] === c) for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], carried.reach[c.idx], lineOf(c, k) || undefined);
     return carried;
   }
   const g = graphOf(st);
@@ -172,7 +172,7 @@ export function checkStaged(st: StagedTable): Graph {
     const owned = st.owns(c);
     const bad = (hooks[i] & ~g.allowed[i]) !== 0;
     if (!owned && !bad) continue;
-    for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], hooks[i], owned ? c.lines![k] || undefined : null);
+    for (let k = 0; k < c.rules.length; k++) checkRule(st.t, c, c.rules[k], hooks[i], owned ? lineOf(c, k) || undefined : null);
   }
   return g;
 }

@@ -82,13 +82,15 @@ export interface Chain {
    */
   stage: object | null;
   lines: number[] | null;
+  /** While `lines` is null: the input line of rule 0, the rules after it on the lines after it (see stage.ts lineOf). */
+  line0: number;
   idx: number;
   pc: number;
 }
 
 /** A chain object with its bookkeeping fields cleared (every chain has the same shape). */
 export function makeChain(name: string, hook: Hook | null, policy: Policy | null, rules: Rule[], pkts = 0, bytes = 0): Chain {
-  return { name, hook, policy, rules, pkts, bytes, stage: null, lines: null, idx: -1, pc: -1 };
+  return { name, hook, policy, rules, pkts, bytes, stage: null, lines: null, line0: 0, idx: -1, pc: -1 };
 }
 
 export class Table {

@@ -12,7 +12,7 @@ import { type Chain, makeChain, type Rule, type Table } from "./model.js";
 import { checkChainName } from "./rule.js";
 
 export class StagedTable {
-  /** The chains this restore created or copied (chain.stage === this while it stages; chain.lines: each rule's input line, 0 for older rules). */
+  /** The chains this restore created or copied (chain.stage === this while it stages; lineOf: each rule's input line, 0 for older rules). */
   readonly owned: Chain[] = [];
   /** References per chain name, built on the first -X (CHAIN_DEL's refcount), then kept up to date. */
   private refs: Map<string, number> | null = null;
@@ -40,7 +40,7 @@ export class StagedTable {
     /** See RestoreOptions.syncChain. */
     private readonly syncChain?: (table: TableName, c: Chain) => void,
   ) {
-    if (fresh) for (const c of t.chains.values()) this.own(c, []);
+    if (fresh) for (const c of t.chains.values()) this.own(c, null);
     this.undo = inPlace ? new Map() : null;
     this.undoGraph = t.graph;
   }
@@ -67,7 +67,8 @@ export class StagedTable {
     this.t.graph = this.undoGraph;
   }
 
-  private own(c: Chain, lines: number[]): Chain {
+  /** `lines`: the input line of each rule the chain has (0: from before), or null when it has none yet. */
+  private own(c: Chain, lines: number[] | null): Chain {
     c.stage = this;
     c.lines = lines;
     this.owned.push(c);
@@ -113,6 +114,18 @@ export class StagedTable {
 
   /** Inserts `rules` (read at `line`) at index `at` of an owned chain; at = -1 appends. */
   add(c: Chain, at: number, rules: readonly Rule[], line: number): void {
+    if (c.lines === null) {
+      // Rules appended one per line, each on the line after the last (kube-proxy's chains): only
+      // the first line is kept, not an array per chain (110k chains in a sync).
+      const n = c.rules.length;
+      if ((at < 0 || at === n) && rules.length === 1 && (n === 0 || c.line0 + n === line)) {
+        if (n === 0) c.line0 = line;
+        c.rules.push(rules[0]);
+        if (this.refs !== null) this.ref(rules[0], 1);
+        return;
+      }
+      spellLines(c);
+    }
     const lines = c.lines!;
     if (at < 0 || at === c.rules.length) {
       for (let i = 0; i < rules.length; i++) {
@@ -133,12 +146,14 @@ export class StagedTable {
       this.ref(r, 1);
     }
     c.rules[i] = r;
+    if (c.lines === null) spellLines(c);
     c.lines![i] = line;
   }
 
   /** Removes rule `i` of an owned chain. */
   remove(c: Chain, i: number): void {
     if (this.refs !== null) this.ref(c.rules[i], -1);
+    if (c.lines === null) spellLines(c);
     c.rules.splice(i, 1);
     c.lines!.splice(i, 1);
   }
@@ -148,11 +163,11 @@ export class StagedTable {
     if (this.refs !== null) for (const r of c.rules) this.ref(r, -1);
     if (c.stage === this) {
       c.rules = [];
-      c.lines!.length = 0;
+      c.lines = null;
       return;
     }
     if (c.hook !== null) this.syncChain?.(this.t.name, c);
-    this.put(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), []));
+    this.put(c.name, this.own(makeChain(c.name, c.hook, c.policy, [], c.pkts, c.bytes), null));
     if (this.lastName === c.name) this.lastName = null;
   }
 
@@ -160,7 +175,7 @@ export class StagedTable {
   newChain(name: string, known = false): void {
     checkChainName(name);
     if (!known && this.t.chains.has(name)) throw new IptablesError(`Chain already exists`, { token: name, expected: "a new chain name" });
-    this.put(name, this.own(makeChain(name, null, null, []), []));
+    this.put(name, this.own(makeChain(name, null, null, []), null));
   }
 
   /** -X [CHAIN]: refused while another chain's rule jumps to it (with a bare -X, jumps among the deleted chains do not count). */
@@ -211,4 +226,14 @@ export class StagedTable {
     }
     return true;
   }
+}
+
+/** The input line of rule `k` of a chain a restore owns (0: a rule from before the restore). */
+export const lineOf = (c: Chain, k: number): number => (c.lines !== null ? c.lines[k] : c.line0 + k);
+
+/** Spells a chain's lines out as an array (from then on kept per rule). */
+function spellLines(c: Chain): void {
+  const lines = new Array<number>(c.rules.length);
+  for (let k = 0; k < lines.length; k++) lines[k] = c.line0 + k;
+  c.lines = lines;
 }
