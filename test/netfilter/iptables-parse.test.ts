@@ -149,6 +149,9 @@ describe("errors name the file, line, token and what was expected", () => {
     expect(errorOf(() => parseIptablesRestore("*filter\n:MARK - [0:0]\nCOMMIT\n")).message).toContain("clashes with a target name");
     expect(errorOf(() => parseIptablesRestore(`*filter\n:${"X".repeat(29)} - [0:0]\nCOMMIT\n`)).message).toContain("1-28 characters");
     expect(errorOf(() => parseIptablesRestore("*filter\n:FOO ACCEPT [0:0]\nCOMMIT\n")).message).toContain("not a built-in chain of table filter");
+    for (const bad of ['"A B"', '"A\tB"', '"A\u00a0B"', "-X", "!X"]) expect(errorOf(() => parseIptablesRestore(`*filter\n-N ${bad}\nCOMMIT\n`)).message).toMatch(/invalid chain name|Bad argument|requires/);
+    expect(errorOf(() => parseIptablesRestore('*filter\n-N "A B"\nCOMMIT\n')).message).toContain('invalid chain name "A B"');
+    expect(errorOf(() => parseIptablesRestore('*filter\n-N "A\u2003B"\nCOMMIT\n')).message).toContain("invalid chain name");
   });
 });
 

@@ -87,10 +87,19 @@ function checkInterface(name: string, option: string): string {
   return name;
 }
 
+/** Whether `s` has white space (what /\s/ finds), read without a regular expression for ASCII names. */
+function hasSpace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(s[i]))) return true;
+  }
+  return false;
+}
+
 /** Checks a chain name as iptables -N does. */
 export function checkChainName(name: string): void {
   if (name.length === 0 || name.length > MAX_CHAIN_NAME) fail(`chain name "${name}" must be 1-${MAX_CHAIN_NAME} characters`, name);
-  if (name.startsWith("-") || name.startsWith("!") || /\s/.test(name)) fail(`invalid chain name "${name}"`, name, "a name not starting with - or ! and without spaces");
+  if (name.startsWith("-") || name.startsWith("!") || hasSpace(name)) fail(`invalid chain name "${name}"`, name, "a name not starting with - or ! and without spaces");
   if ((STANDARD_VERDICTS as readonly string[]).includes(name) || TARGETS.has(name)) fail(`chain name "${name}" clashes with a target name`, name, "a different chain name");
 }
 

@@ -175,7 +175,9 @@ export class StagedTable {
   newChain(name: string, known = false): void {
     checkChainName(name);
     if (!known && this.t.chains.has(name)) throw new IptablesError(`Chain already exists`, { token: name, expected: "a new chain name" });
-    this.put(name, this.own(makeChain(name, null, null, []), null));
+    // A name not in the table (looked up just now): nothing to remember but that it is new.
+    if (this.undo !== null) this.created.push(name);
+    this.t.chains.set(name, this.own(makeChain(name, null, null, []), null));
   }
 
   /** -X [CHAIN]: refused while another chain's rule jumps to it (with a bare -X, jumps among the deleted chains do not count). */
