@@ -11,9 +11,12 @@ import { IptablesError } from "./errors.js";
 import { MATCHES, PROTO_MATCH, STANDARD_VERDICTS, TARGETS } from "./extensions.js";
 import { fail } from "./fail.js";
 import type { Rule, RuleTarget } from "./model.js";
+import { checkInterface, MAX_CHAIN_NAME } from "./names.js";
 import { S_COUNTERS, S_DST, S_FRAG, S_GOTO, S_IN, S_JUMP, S_MATCH, S_OUT, S_PROTO, S_SRC, STD_WHAT, stdOption } from "./stdopts.js";
 import { parseProtocol } from "./values.js";
 import type { MatchExtension, MatchInstance, TargetExtension } from "./xt.js";
+
+export { checkChainName, MAX_CHAIN_NAME } from "./names.js";
 
 export interface RuleSpecContext {
   table: TableName;
@@ -28,9 +31,6 @@ export interface ParsedRuleSpec {
   counters: [number, number] | null;
 }
 
-/** XT_EXTENSION_MAXNAMELEN - 1: the longest chain name. */
-export const MAX_CHAIN_NAME = 28;
-const IFNAMSIZ = 16;
 
 interface Slot {
   ext: MatchExtension;
@@ -79,28 +79,6 @@ export const newParseCache = (): ParseCache => ({ matches: new Map(), instances:
 function located(e: unknown, token: string): unknown {
   if (e instanceof IptablesError && e.token === undefined) return new IptablesError(e.reason, { token, expected: e.expected });
   return e;
-}
-
-function checkInterface(name: string, option: string): string {
-  if (name.length === 0 || name.length >= IFNAMSIZ) fail(`interface name "${name}" must be shorter than IFNAMSIZ (${IFNAMSIZ - 1})`, name, `${option} NAME (1-15 characters, "+" as a trailing wildcard)`);
-  if (/[\s/:]/.test(name)) fail(`invalid interface name "${name}"`, name, "a device name");
-  return name;
-}
-
-/** Whether `s` has white space (what /\s/ finds), read without a regular expression for ASCII names. */
-function hasSpace(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(s[i]))) return true;
-  }
-  return false;
-}
-
-/** Checks a chain name as iptables -N does. */
-export function checkChainName(name: string): void {
-  if (name.length === 0 || name.length > MAX_CHAIN_NAME) fail(`chain name "${name}" must be 1-${MAX_CHAIN_NAME} characters`, name);
-  if (name.startsWith("-") || name.startsWith("!") || hasSpace(name)) fail(`invalid chain name "${name}"`, name, "a name not starting with - or ! and without spaces");
-  if ((STANDARD_VERDICTS as readonly string[]).includes(name) || TARGETS.has(name)) fail(`chain name "${name}" clashes with a target name`, name, "a different chain name");
 }
 
 /** Parses `tokens` (a rule specification, without the command and chain) into rules. */
