@@ -137,7 +137,7 @@ export class IptablesEngine implements RuleTableRunner {
     const programs = new Map(this.programs);
     try {
       for (const st of staged.tables.values()) for (const c of st.owned) this.checkSets(c.rules, opts.file);
-      for (const [name, st] of staged.tables) programs.set(name, compileTable(st.t, this.env, this.dispatch, this.programs.get(name), st.graph ?? undefined));
+      for (const [name, st] of staged.tables) programs.set(name, compileTable(st.t, this.env, this.dispatch, this.programs.get(name), st.t.graph ?? undefined));
     } catch (e) {
       staged.rollback();
       throw e;

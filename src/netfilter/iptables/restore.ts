@@ -130,7 +130,7 @@ export function stageIptablesRestore(base: Ruleset, text: string, opts: RestoreO
         throw new IptablesError("no table specified", { token: line.split(/\s+/)[0], expected: "*filter, *nat, *mangle or *raw first" });
       }
       if (e - s === 6 && text.startsWith("COMMIT", s)) {
-        st.graph = st.t.graph = checkStaged(st);
+        st.t.graph = checkStaged(st);
         st.seal();
         const prior = committed.get(st.t.name);
         if (prior !== undefined) st.owned.push(...prior.owned);

@@ -9,7 +9,7 @@ import type { TableName } from "../types.js";
 import type { Graph } from "./commit.js";
 import { IptablesError } from "./errors.js";
 import { type Chain, makeChain, type Rule, type Table } from "./model.js";
-import { checkChainName } from "./rule.js";
+import { checkChainName } from "./names.js";
 
 export class StagedTable {
   /** The chains this restore created or copied (chain.stage === this while it stages; lineOf: each rule's input line, 0 for older rules). */
@@ -18,8 +18,6 @@ export class StagedTable {
   private refs: Map<string, number> | null = null;
   private lastName: string | null = null;
   private lastChain: Chain | null = null;
-  /** The jump graph the commit checked (valid for the table as committed). */
-  graph: Graph | null = null;
   /**
    * Editing the live table itself (see RestoreOptions.inPlace): each chain name's entry before this
    * restore first changed it (undefined: there was none), and the table's graph then, for rollback.
